@@ -1,0 +1,42 @@
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.api.deps import HealthServiceDep, SettingsDep
+from app.models.unreal import HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+def _format_uptime(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    prefix = f"{days}d " if days else ""
+    return f"{prefix}{hours}h {minutes:02d}m {secs:02d}s"
+
+
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    responses={503: {"model": HealthResponse, "description": "The database did not answer."}},
+)
+async def health(service: HealthServiceDep, settings: SettingsDep) -> JSONResponse:
+    """Service health, with a real database round trip (bounded by a short timeout)."""
+    report = await service.check()
+    body = HealthResponse(
+        status="healthy" if report.database_connected else "unhealthy",
+        timestamp=report.checked_at,
+        environment=settings.ENVIRONMENT,
+        database="connected" if report.database_connected else "unavailable",
+        version=settings.APP_VERSION,
+        uptime=_format_uptime(report.uptime_seconds),
+        uptime_seconds=round(report.uptime_seconds, 3),
+    )
+    headers = (
+        {} if report.database_connected else {"Retry-After": str(settings.RETRY_AFTER_SECONDS)}
+    )
+    return JSONResponse(
+        body.model_dump(mode="json"),
+        status_code=200 if report.database_connected else 503,
+        headers=headers,
+    )

@@ -1,0 +1,170 @@
+"""ASGI middleware: request ids and request logs, and the request body limits."""
+
+import json
+import logging
+import re
+import time
+import uuid
+import zlib
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.logging import request_id_var
+
+logger = logging.getLogger("nexero.request")
+
+REQUEST_ID_HEADER = b"x-request-id"
+ACCEPTABLE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def send_json(
+    send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]
+) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (the client's X-Request-ID, or a new one), echoes it on every
+    response, logs one line per request without its body, and turns any unhandled error into
+    a 500 that reveals nothing but the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
+        request_id = (
+            incoming.decode() if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (REQUEST_ID_HEADER, request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error")
+            if not response_started:
+                await send_json(
+                    send_with_id,
+                    500,
+                    {"detail": "Internal server error", "request_id": request_id},
+                    [],
+                )
+        finally:
+            route = scope.get("route")
+            logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": getattr(route, "path", None) or "unmatched",
+                    "status": status,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodyLimitMiddleware:
+    """Caps request bodies on the wire and after gzip decompression (413), rejects unknown
+    encodings (415) and corrupt gzip (400). The app then sees a plain, bounded body."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_decompressed_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_decompressed_bytes = max_decompressed_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        encoding = headers.get(b"content-encoding", b"identity").strip().lower()
+        if encoding not in (b"identity", b"gzip"):
+            await send_json(send, 415, {"detail": "Content-Encoding must be gzip or identity"}, [])
+            return
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(send, "Request body", self.max_body_bytes)
+            return
+
+        chunks: list[bytes] = []
+        received = 0
+        more_body = True
+        while more_body:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                await self._too_large(send, "Request body", self.max_body_bytes)
+                return
+            chunks.append(chunk)
+            more_body = message.get("more_body", False)
+        body = b"".join(chunks)
+
+        if encoding == b"gzip":
+            decompressor = zlib.decompressobj(wbits=31)
+            try:
+                body = decompressor.decompress(body, self.max_decompressed_bytes + 1)
+            except zlib.error:
+                await send_json(send, 400, {"detail": "Request body is not valid gzip"}, [])
+                return
+            if len(body) > self.max_decompressed_bytes or decompressor.unconsumed_tail:
+                await self._too_large(
+                    send, "Decompressed request body", self.max_decompressed_bytes
+                )
+                return
+            if not decompressor.eof:
+                await send_json(send, 400, {"detail": "Request body is truncated gzip"}, [])
+                return
+
+        # Updated in place, so that outer middleware sees what routing adds to the scope.
+        scope["headers"] = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name not in (b"content-encoding", b"content-length")
+        ] + [(b"content-length", str(len(body)).encode())]
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _too_large(send: Send, what: str, limit: int) -> None:
+        await send_json(send, 413, {"detail": f"{what} exceeds the limit of {limit} bytes"}, [])

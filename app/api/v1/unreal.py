@@ -1,0 +1,185 @@
+"""The Unreal Engine VR client's API: sessions and tracking events (the original contract)."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, status
+
+from app.api.deps import RequestIdDep, SessionServiceDep, TrackingServiceDep
+from app.core.session_store import SessionRecord
+from app.models.fields import SessionId
+from app.models.unreal import (
+    BatchAcceptedResponse,
+    CompleteSessionRequest,
+    CompleteSessionResponse,
+    DuplicateEvent,
+    EventAcceptedResponse,
+    EventError,
+    HeartbeatResponse,
+    SessionCreatedResponse,
+    SessionEndRequest,
+    SessionEndResponse,
+    SessionStartRequest,
+    SessionStatusResponse,
+    TrackingBatchRequest,
+    TrackingEventRequest,
+)
+
+router = APIRouter(prefix="/unreal", tags=["unreal"])
+
+NOT_FOUND = {
+    404: {
+        "description": "Session not found",
+        "content": {"application/json": {"example": {"detail": "Session not found"}}},
+    }
+}
+UNAVAILABLE = {
+    503: {"description": "Database unavailable: nothing was stored; retry after Retry-After."}
+}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=255,
+        description="Makes a start without a client session_id safe to retry.",
+    ),
+]
+
+
+@router.post(
+    "/session",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CompleteSessionResponse,
+    responses={409: {"description": "session_id reused for a different session"}, **UNAVAILABLE},
+)
+async def receive_session(
+    body: CompleteSessionRequest,
+    service: SessionServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> CompleteSessionResponse:
+    """Record a complete session (start and end) in one call: the original client's format."""
+    session = await service.create_complete(body, idempotency_key=idempotency_key)
+    return CompleteSessionResponse(
+        message="Session data received and processed",
+        session_id=session.id,
+        duration_seconds=session.duration_seconds or 0,
+        received_at=session.created_at,
+    )
+
+
+@router.post(
+    "/session/start",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionCreatedResponse,
+    responses={409: {"description": "session_id reused for a different session"}, **UNAVAILABLE},
+)
+async def start_session(
+    body: SessionStartRequest,
+    service: SessionServiceDep,
+    idempotency_key: IdempotencyKey = None,
+) -> SessionCreatedResponse:
+    """Open a session when the user enters VR. Retrying with the same session_id is safe."""
+    session = await service.start(body, idempotency_key=idempotency_key)
+    return SessionCreatedResponse(message="Session started successfully", session_id=session.id)
+
+
+@router.post(
+    "/session/end",
+    response_model=SessionEndResponse,
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> SessionEndResponse:
+    """Close a session when the user leaves VR. Ending twice returns the first result."""
+    session = await service.end(body)
+    return SessionEndResponse(
+        message="Session ended successfully",
+        session_id=session.id,
+        duration_seconds=session.duration_seconds or 0,
+    )
+
+
+@router.post(
+    "/tracking/event",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EventAcceptedResponse,
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def track_event(
+    body: TrackingEventRequest, service: TrackingServiceDep
+) -> EventAcceptedResponse:
+    """Store one event. 202 means it is committed; a retry of it is stored once."""
+    result = await service.track_event(body)
+    return EventAcceptedResponse(
+        timestamp=result.received_at, event_id=result.event_id, duplicate=result.duplicate
+    )
+
+
+@router.post(
+    "/tracking/batch",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchAcceptedResponse,
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def track_batch(
+    body: TrackingBatchRequest, service: TrackingServiceDep, request_id: RequestIdDep
+) -> BatchAcceptedResponse:
+    """Store a batch of events. Valid events are committed even when others are not; every
+    event not stored is listed in `errors` by index with its reason."""
+    result = await service.track_batch(body, request_id=request_id)
+    return BatchAcceptedResponse(
+        total_events=result.total,
+        processed=result.processed,
+        failed=len(result.rejections),
+        success_rate=result.success_rate,
+        timestamp=result.received_at,
+        errors=[
+            EventError(index=rejection.index, field=rejection.field, reason=rejection.reason)
+            for rejection in result.rejections
+        ],
+        duplicates=[
+            DuplicateEvent(index=index, event_id=event_id) for index, event_id in result.duplicates
+        ],
+    )
+
+
+@router.get(
+    "/session/{session_id}/status",
+    response_model=SessionStatusResponse,
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def session_status(
+    session_id: Annotated[SessionId, Path()], service: SessionServiceDep
+) -> SessionStatusResponse:
+    """A session's state; while it is active, how long it has run so far."""
+    return _status_response(await service.status(session_id))
+
+
+@router.post(
+    "/session/{session_id}/heartbeat",
+    response_model=HeartbeatResponse,
+    responses={**NOT_FOUND, **UNAVAILABLE},
+)
+async def heartbeat(
+    session_id: Annotated[SessionId, Path()], service: SessionServiceDep
+) -> HeartbeatResponse:
+    """Tell the server the headset is still in use, so the session is not timed out."""
+    session = await service.heartbeat(session_id)
+    return HeartbeatResponse(session_id=session.id, last_seen_at=session.last_seen_at)
+
+
+def _status_response(session: SessionRecord) -> SessionStatusResponse:
+    active = session.status == "active"
+    return SessionStatusResponse(
+        session_id=session.id,
+        status=session.status,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        duration_seconds=session.duration_seconds,
+        duration_so_far=(
+            round((datetime.now(UTC) - session.started_at).total_seconds(), 3) if active else None
+        ),
+        customer_id=session.customer_id,
+        property_id=session.property_id,
+        device_type=session.device_type,
+        last_seen_at=session.last_seen_at,
+        end_reason=session.end_reason,
+    )

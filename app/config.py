@@ -1,0 +1,85 @@
+"""Settings, read once from the environment (and .env) and validated at start-up."""
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "staging", "production", "test"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    ENVIRONMENT: Environment = "development"
+    LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
+    API_VERSION: str = "v1"
+    APP_VERSION: str = "1.0.0"
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Storage: any PostgreSQL 15+; without it an embedded PostgreSQL in NEXERO_DATA_DIR.
+    DATABASE_URL: SecretStr | None = None
+    NEXERO_DATA_DIR: Path = Path(".nexero")
+    DATABASE_POOL_MIN_SIZE: int = Field(default=1, ge=0)
+    DATABASE_POOL_MAX_SIZE: int = Field(default=10, ge=1)
+    # None: automatic (0, i.e. no prepared-statement cache, behind PgBouncer/Supabase pooler).
+    DATABASE_STATEMENT_CACHE_SIZE: int | None = Field(default=None, ge=0)
+    DATABASE_CONNECT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    DATABASE_ACQUIRE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
+    DATABASE_COMMAND_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
+    HEALTH_DATABASE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    RETRY_AFTER_SECONDS: int = Field(default=5, ge=1)
+
+    # Kept from the original deployment so old configurations fail with a helpful message.
+    SUPABASE_URL: str | None = None
+    SUPABASE_KEY: SecretStr | None = None
+
+    # Request limits.
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1)
+    MAX_DECOMPRESSED_BODY_BYTES: int = Field(default=1_048_576, ge=1)
+    MAX_BATCH_EVENTS: int = Field(default=1000, ge=1)
+    MAX_EVENT_DATA_BYTES: int = Field(default=16_384, ge=2)
+    MAX_EVENT_DATA_DEPTH: int = Field(default=10, ge=1)
+
+    # Timestamps and clock skew.
+    MAX_FUTURE_SECONDS: float = Field(default=86_400, ge=0)
+    CLOCK_SKEW_DEADBAND_SECONDS: float = Field(default=10.0, ge=0)
+
+    # Sessions without activity are closed as timed_out by a periodic sweep.
+    SESSION_TIMEOUT_MINUTES: float = Field(default=30, gt=0)
+    SESSION_SWEEP_INTERVAL_SECONDS: float = Field(default=60, gt=0)
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def parse_origins(cls, value: object) -> object:
+        """Accept a JSON list (the original's `["*"]`) or a comma-separated string."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def check_consistency(self) -> "Settings":
+        if self.DATABASE_POOL_MIN_SIZE > self.DATABASE_POOL_MAX_SIZE:
+            raise ValueError("DATABASE_POOL_MIN_SIZE must not exceed DATABASE_POOL_MAX_SIZE")
+        if self.DATABASE_URL is None and self.SUPABASE_URL:
+            raise ValueError(
+                "SUPABASE_URL is set but DATABASE_URL is not: Nexero talks to PostgreSQL directly. "
+                "Set DATABASE_URL to the Supabase connection string "
+                "(Project Settings > Database > Connection string)."
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

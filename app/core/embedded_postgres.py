@@ -1,0 +1,33 @@
+"""An embedded PostgreSQL (the pgserver package) for running Nexero with no set-up."""
+
+import logging
+from pathlib import Path
+
+import pgserver
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """Starts (or joins) a PostgreSQL server whose data lives in `data_dir`.
+
+    pgserver counts the processes using one data folder and stops the server when the last one
+    releases it, so several workers can share it.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._server: pgserver.PostgresServer | None = None
+
+    def start(self, database: str = "postgres") -> str:
+        """Blocking: start the server if needed and return a connection URL."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        logger.info("embedded PostgreSQL running with its data in %s", self.data_dir)
+        return self._server.get_uri(database)
+
+    def stop(self) -> None:
+        """Blocking: release this process's hold on the server."""
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

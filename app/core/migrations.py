@@ -1,0 +1,52 @@
+"""Numbered SQL migrations from supabase/migrations, applied in order at start-up.
+
+Everything runs in one transaction under a transaction-scoped advisory lock, so replicas starting
+together apply each file once, and the lock works through transaction poolers too.
+"""
+
+import logging
+from pathlib import Path
+
+import asyncpg
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "supabase" / "migrations"
+# Arbitrary but fixed: every Nexero replica contends for the same lock.
+MIGRATION_LOCK_KEY = 7_318_245_113_052_001
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.sql"))
+
+
+async def apply_migrations(
+    connection: asyncpg.Connection, directory: Path = MIGRATIONS_DIR
+) -> list[str]:
+    """Apply the migrations not yet recorded in schema_migrations; return their versions."""
+    applied_now: list[str] = []
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        await connection.execute(
+            """
+            CREATE TABLE IF NOT EXISTS public.schema_migrations (
+                version TEXT PRIMARY KEY,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+            )
+            """
+        )
+        applied = {
+            row["version"]
+            for row in await connection.fetch("SELECT version FROM public.schema_migrations")
+        }
+        for path in migration_files(directory):
+            version = path.stem
+            if version in applied:
+                continue
+            logger.info("applying migration %s", version)
+            await connection.execute(path.read_text(encoding="utf-8"))
+            await connection.execute(
+                "INSERT INTO public.schema_migrations (version) VALUES ($1)", version
+            )
+            applied_now.append(version)
+    return applied_now

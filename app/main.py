@@ -1,0 +1,127 @@
+"""The Nexero application: `uvicorn app.main:app` serves it."""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from app.api import health
+from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.v1 import api_router
+from app.config import Settings, get_settings
+from app.core.database import Database
+from app.core.embedded_postgres import EmbeddedPostgres
+from app.core.errors import DatabaseUnavailableError, InvalidInputError, NexeroError
+from app.core.logging import configure_logging
+from app.core.migrations import apply_migrations
+from app.models.fields import problem_message
+from app.services.session_service import SessionService
+from app.services.session_sweeper import sweep_inactive_sessions
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded: EmbeddedPostgres | None = None
+    if settings.DATABASE_URL is not None:
+        dsn = settings.DATABASE_URL.get_secret_value()
+    else:
+        embedded = EmbeddedPostgres(settings.NEXERO_DATA_DIR)
+        dsn = await asyncio.to_thread(embedded.start)
+    database = await Database.connect(
+        dsn,
+        min_size=settings.DATABASE_POOL_MIN_SIZE,
+        max_size=settings.DATABASE_POOL_MAX_SIZE,
+        statement_cache_size=settings.DATABASE_STATEMENT_CACHE_SIZE,
+        connect_timeout_seconds=settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
+        acquire_timeout_seconds=settings.DATABASE_ACQUIRE_TIMEOUT_SECONDS,
+        command_timeout_seconds=settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
+    )
+    async with database.connection() as connection:
+        applied = await apply_migrations(connection)
+    logger.info("database ready", extra={"migrations_applied": applied})
+    app.state.database = database
+    sweeper = asyncio.create_task(
+        sweep_inactive_sessions(
+            SessionService(database, settings),
+            interval_seconds=settings.SESSION_SWEEP_INTERVAL_SECONDS,
+        )
+    )
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        await asyncio.gather(sweeper, return_exceptions=True)
+        await database.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def nexero_error_response(request: Request, error: NexeroError) -> JSONResponse:
+    headers = {}
+    if isinstance(error, DatabaseUnavailableError):
+        headers["Retry-After"] = str(request.app.state.settings.RETRY_AFTER_SECONDS)
+    if isinstance(error, InvalidInputError):
+        detail: object = [
+            {"type": problem.type, "loc": list(problem.loc), "msg": problem.msg}
+            for problem in error.problems
+        ]
+    else:
+        detail = error.message
+    return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
+
+
+def validation_error_response(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 shape, without echoing the input back; JSON syntax errors say why."""
+    detail = []
+    for problem in error.errors():
+        message = problem_message(problem)
+        if problem["type"] == "json_invalid":
+            message = f"Invalid JSON: {problem.get('ctx', {}).get('error', 'malformed')}"
+        detail.append({"type": problem["type"], "loc": list(problem["loc"]), "msg": message})
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.LOG_LEVEL)
+    app = FastAPI(
+        title="Nexero",
+        summary="VR real-estate tour analytics: ingestion API for Unreal Engine clients.",
+        version=settings.APP_VERSION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.started_monotonic = time.monotonic()
+    app.include_router(health.router)
+    app.include_router(api_router)
+    app.add_exception_handler(NexeroError, nexero_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+    # Added innermost first: requests pass RequestContext, then CORS, then the body limits.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body_bytes=settings.MAX_BODY_BYTES,
+        max_decompressed_bytes=settings.MAX_DECOMPRESSED_BODY_BYTES,
+    )
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_credentials="*" not in settings.CORS_ORIGINS,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()

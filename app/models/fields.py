@@ -1,0 +1,155 @@
+"""Field types for what VR clients send: lenient about form, strict about meaning.
+
+Blueprint JSON plugins send numbers as strings and "" for absent fields, and Unreal's FGuid
+prints as 32 hex digits without dashes. These types accept those forms and nothing ambiguous.
+"""
+
+import math
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+
+MAX_LABEL_LENGTH = 256
+MAX_EVENT_ID_LENGTH = 128
+# Beyond this a Unix time in seconds would be past the year 5000: it must be milliseconds.
+MILLISECONDS_THRESHOLD = 100_000_000_000
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
+NUMERIC_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_client_timestamp(value: Any) -> datetime:
+    """Unix seconds or milliseconds (number or numeric string), or ISO 8601 with an offset."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, bool):
+        raise ValueError("must be a Unix timestamp or an ISO 8601 date-time, not a boolean")
+    elif isinstance(value, int | float):
+        moment = _from_unix(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if NUMERIC_PATTERN.match(text):
+            moment = _from_unix(float(text))
+        else:
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise ValueError(
+                    "must be a Unix timestamp (seconds or milliseconds) or an ISO 8601 "
+                    f"date-time with a UTC offset, got {value[:40]!r}"
+                ) from None
+    else:
+        raise ValueError("must be a Unix timestamp (number or string) or an ISO 8601 string")
+    if moment.tzinfo is None:
+        raise ValueError("ISO 8601 date-time needs a UTC offset, such as Z or +02:00")
+    return moment.astimezone(UTC)
+
+
+def _from_unix(value: float) -> datetime:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    seconds = value / 1000 if abs(value) >= MILLISECONDS_THRESHOLD else value
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"is out of range: {value!r}") from None
+
+
+def parse_session_id(value: Any) -> uuid.UUID:
+    """A UUID in any standard spelling, including Unreal's 32-hex-digit FGuid."""
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value.strip())
+        except ValueError:
+            pass
+    raise ValueError("must be a UUID or an Unreal FGuid (32 hexadecimal digits)")
+
+
+def parse_event_id(value: Any) -> uuid.UUID | None:
+    """The client's id for an event: a UUID/FGuid is used as is, any other string is hashed."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("must be a string (a UUID is best)")
+    text = value.strip()
+    if len(text) > MAX_EVENT_ID_LENGTH:
+        raise ValueError(f"must be at most {MAX_EVENT_ID_LENGTH} characters")
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return uuid.uuid5(EVENT_ID_NAMESPACE, text)
+
+
+def blank_to_none(value: Any) -> Any:
+    """Absent, as sloppy clients spell it: "" or whitespace. Numbers become their text."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+ClientTimestamp = Annotated[
+    datetime,
+    BeforeValidator(parse_client_timestamp),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number"}, {"type": "string"}],
+            "description": "Unix time in seconds or milliseconds (number or numeric string), "
+            "or an ISO 8601 date-time with a UTC offset.",
+            "examples": [1728234567.89, "1728234567", "2025-10-06T17:09:27Z"],
+        }
+    ),
+]
+
+SessionId = Annotated[
+    uuid.UUID,
+    BeforeValidator(parse_session_id),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "A UUID, or an Unreal FGuid as 32 hexadecimal digits.",
+            "examples": ["550e8400-e29b-41d4-a716-446655440000"],
+        }
+    ),
+]
+
+EventId = Annotated[
+    uuid.UUID | None,
+    BeforeValidator(parse_event_id),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "The client's own id for the event, kept across retries so a retried "
+            "event is stored once. A UUID/FGuid is stored as is; other strings are hashed.",
+            "examples": ["7d444840-9dc0-11d1-b245-5ffdce74fad2"],
+        }
+    ),
+]
+
+OptionalLabel = Annotated[
+    Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_LABEL_LENGTH)] | None,
+    BeforeValidator(blank_to_none),
+]
+
+OptionalSessionId = Annotated[SessionId | None, BeforeValidator(blank_to_none)]
+OptionalClientTimestamp = Annotated[ClientTimestamp | None, BeforeValidator(blank_to_none)]
+
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(lambda moment: moment.astimezone(UTC).isoformat(), return_type=str),
+]
+"""A response time, written as ISO 8601 in UTC with an explicit +00:00 offset."""
+
+
+def problem_message(problem: Mapping[str, Any]) -> str:
+    """A pydantic error's message without pydantic's "Value error, " prefix."""
+    message = str(problem["msg"])
+    return message.removeprefix("Value error, ")

@@ -1,0 +1,79 @@
+-- What reliable ingestion needs on top of the original schema: session liveness and end reasons,
+-- the client's own time next to the corrected one, the server's receive time, a per-session event
+-- id for de-duplication, and a table for every event that was answered but not stored.
+
+ALTER TABLE public.vr_sessions
+    ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMPTZ,
+    ADD COLUMN IF NOT EXISTS end_reason TEXT,
+    ADD COLUMN IF NOT EXISTS duration_seconds INTEGER
+        GENERATED ALWAYS AS (round(extract(epoch FROM (ended_at - started_at)))::integer) STORED;
+
+UPDATE public.vr_sessions
+SET last_seen_at = coalesce(ended_at, started_at)
+WHERE last_seen_at IS NULL;
+
+ALTER TABLE public.vr_sessions
+    ALTER COLUMN last_seen_at SET DEFAULT NOW(),
+    ALTER COLUMN last_seen_at SET NOT NULL,
+    ALTER COLUMN status SET NOT NULL;
+
+ALTER TABLE public.vr_sessions
+    DROP CONSTRAINT IF EXISTS vr_sessions_end_reason_check,
+    ADD CONSTRAINT vr_sessions_end_reason_check CHECK (end_reason IN ('client', 'timed_out')),
+    DROP CONSTRAINT IF EXISTS vr_sessions_end_after_start_check,
+    -- NOT VALID: rows written before validation existed are kept; new rows are checked.
+    ADD CONSTRAINT vr_sessions_end_after_start_check CHECK (ended_at >= started_at) NOT VALID;
+
+-- The timeout sweep looks for active sessions by last activity.
+CREATE INDEX IF NOT EXISTS idx_sessions_active_last_seen
+    ON public.vr_sessions (last_seen_at) WHERE status = 'active';
+
+ALTER TABLE public.tracking_events
+    ADD COLUMN IF NOT EXISTS event_id UUID,
+    ADD COLUMN IF NOT EXISTS client_timestamp TIMESTAMPTZ,
+    ADD COLUMN IF NOT EXISTS received_at TIMESTAMPTZ;
+
+UPDATE public.tracking_events
+SET event_id = coalesce(event_id, id),
+    client_timestamp = coalesce(client_timestamp, timestamp),
+    received_at = coalesce(received_at, created_at, timestamp)
+WHERE event_id IS NULL OR client_timestamp IS NULL OR received_at IS NULL;
+
+ALTER TABLE public.tracking_events
+    ALTER COLUMN event_id SET NOT NULL,
+    ALTER COLUMN client_timestamp SET NOT NULL,
+    ALTER COLUMN received_at SET DEFAULT NOW(),
+    ALTER COLUMN received_at SET NOT NULL;
+
+CREATE UNIQUE INDEX IF NOT EXISTS uq_events_session_event_id
+    ON public.tracking_events (session_id, event_id);
+
+CREATE TABLE IF NOT EXISTS public.rejected_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    session_id UUID REFERENCES public.vr_sessions (id) ON DELETE CASCADE,
+    event_index INTEGER,
+    field TEXT,
+    reason TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    request_id TEXT,
+    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+
+CREATE INDEX IF NOT EXISTS idx_rejected_events_session ON public.rejected_events (session_id);
+CREATE INDEX IF NOT EXISTS idx_rejected_events_received ON public.rejected_events (received_at);
+
+ALTER TABLE public.rejected_events ENABLE ROW LEVEL SECURITY;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role')
+       AND NOT EXISTS (
+           SELECT 1 FROM pg_policies
+           WHERE schemaname = 'public' AND tablename = 'rejected_events'
+             AND policyname = 'Allow all for service role'
+       ) THEN
+        CREATE POLICY "Allow all for service role" ON public.rejected_events
+            FOR ALL TO service_role USING (true) WITH CHECK (true);
+    END IF;
+END
+$$;
