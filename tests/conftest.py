@@ -1,0 +1,100 @@
+"""Test fixtures: a real PostgreSQL (TEST_DATABASE_URL, else the embedded server), a fresh
+database per test run, and the real app with its lifespan behind an httpx client."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.core.embedded_postgres import EmbeddedPostgres
+from app.main import create_app
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EMBEDDED_TEST_DATA_DIR = REPO_ROOT / ".nexero-test"
+
+AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server URL, pointing at another database (host may be in the query string)."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="session")
+def server_dsn() -> Any:
+    """A PostgreSQL server where the tests may create databases."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    embedded = EmbeddedPostgres(EMBEDDED_TEST_DATA_DIR)
+    yield embedded.start()
+    embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_dsn(server_dsn: str) -> AsyncIterator[str]:
+    """A fresh database for this test run, dropped at the end."""
+    name = f"nexero_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(server_dsn, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def make_settings(dsn: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "DATABASE_URL": dsn,
+        "ENVIRONMENT": "test",
+        "SESSION_SWEEP_INTERVAL_SECONDS": 3600,
+        "DATABASE_POOL_MAX_SIZE": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://nexero.test") as client:
+            yield client
+
+
+@pytest.fixture(scope="session")
+async def client(database_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with default settings, shared by the tests that need nothing special."""
+    async with serve(create_app(make_settings(database_dsn))) as http_client:
+        yield http_client
+
+
+@pytest.fixture
+def app_with(database_dsn: str) -> AppFactory:
+    """Serve an app with some settings changed: `async with app_with(MAX_BODY_BYTES=10) as c`."""
+
+    def factory(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return serve(create_app(make_settings(database_dsn, **overrides)))
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+async def db(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection for checking what was really stored (migrated by the app)."""
+    connection = await asyncpg.connect(database_dsn)
+    yield connection
+    await connection.close()
