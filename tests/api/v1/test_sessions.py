@@ -1,0 +1,341 @@
+"""Session endpoints: the contract's shapes, timestamps in every form, retries and errors."""
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.helpers import COMPLETE, END, START, fguid, start_session
+
+
+def status_url(session_id: str) -> str:
+    return f"/api/v1/unreal/session/{session_id}/status"
+
+
+async def test_complete_session_is_created_with_the_contract_shape(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await client.post(
+        COMPLETE,
+        json={
+            "session_start": "1728234567",
+            "session_end": "1728234890",
+            "customer_id": "cust_12345",
+            "property_id": "prop_villa_001",
+            "device_type": "Meta Quest 3",
+        },
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["message"] == "Session data received and processed"
+    assert body["duration_seconds"] == 323
+    assert datetime.fromisoformat(body["received_at"]).tzinfo is not None
+    row = await db.fetchrow(
+        "SELECT * FROM vr_sessions WHERE id = $1", uuid.UUID(body["session_id"])
+    )
+    assert row["started_at"] == datetime.fromtimestamp(1728234567, UTC)
+    assert row["ended_at"] == datetime.fromtimestamp(1728234890, UTC)
+    assert row["status"] == "completed"
+    assert row["end_reason"] == "client"
+    assert (row["customer_id"], row["property_id"], row["device_type"]) == (
+        "cust_12345",
+        "prop_villa_001",
+        "Meta Quest 3",
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (1728234567, 1728234890),
+        (1728234567.25, "1728234890.25"),
+        ("1728234567000", 1728234890000),
+        ("2024-10-06T17:09:27Z", "2024-10-06T19:14:50+02:00"),
+    ],
+    ids=["int", "float-and-string", "milliseconds", "iso8601"],
+)
+async def test_timestamps_are_accepted_in_every_documented_form(
+    client: httpx.AsyncClient, start: object, end: object
+) -> None:
+    response = await client.post(COMPLETE, json={"session_start": start, "session_end": end})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["duration_seconds"] == 323
+
+
+async def test_minimal_session_with_empty_optional_fields_is_accepted(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await client.post(
+        COMPLETE,
+        json={
+            "session_start": "1727653800",
+            "session_end": "1727654100",
+            "customer_id": "",
+            "property_id": " ",
+            "device_type": "",
+        },
+    )
+
+    assert response.status_code == 201
+    row = await db.fetchrow(
+        "SELECT customer_id, property_id, device_type FROM vr_sessions WHERE id = $1",
+        uuid.UUID(response.json()["session_id"]),
+    )
+    assert tuple(row) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("session_start", "yesterday", "Unix timestamp"),
+        ("session_start", "NaN", "Unix timestamp"),
+        ("session_start", True, "boolean"),
+        ("session_start", "2024-10-06T17:09:27", "UTC offset"),
+        ("session_start", 946684799, "before 2000"),
+        ("session_end", time.time() + 2 * 86_400, "in the future"),
+        ("session_end", 1e300, "out of range"),
+    ],
+)
+async def test_implausible_timestamps_are_422_naming_the_field(
+    client: httpx.AsyncClient, field: str, value: object, reason: str
+) -> None:
+    body = {"session_start": 1728234567, "session_end": 1728234890, field: value}
+
+    response = await client.post(COMPLETE, json=body)
+
+    assert response.status_code == 422
+    problems = response.json()["detail"]
+    assert any(p["loc"] == ["body", field] and reason in p["msg"] for p in problems), problems
+
+
+async def test_end_before_start_is_422_naming_session_end(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        COMPLETE, json={"session_start": 1728234890, "session_end": 1728234567}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "session_end"]
+
+
+async def test_missing_session_start_is_422_in_fastapi_shape(client: httpx.AsyncClient) -> None:
+    response = await client.post(COMPLETE, json={"session_end": 1728234890})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0] == {
+        "type": "missing",
+        "loc": ["body", "session_start"],
+        "msg": "Field required",
+    }
+
+
+async def test_start_returns_201_with_the_contract_shape(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        START, json={"session_start": 1728234567.89, "customer_id": "cust_12345"}
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "success"
+    assert body["message"] == "Session started successfully"
+    assert uuid.UUID(body["session_id"])
+
+
+async def test_unreal_fguid_session_id_is_accepted_and_returned_canonical(
+    client: httpx.AsyncClient,
+) -> None:
+    guid = fguid()
+
+    session_id = await start_session(client, session_id=guid)
+
+    assert session_id == str(uuid.UUID(hex=guid))
+    status = await client.get(status_url(guid))
+    assert status.status_code == 200
+    assert status.json()["session_id"] == session_id
+
+
+async def test_retried_start_returns_the_same_session_and_stores_one_row(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    body = {"session_id": fguid(), "session_start": time.time(), "customer_id": "cust_retry"}
+
+    first = await client.post(START, json=body)
+    second = await client.post(START, json=body)
+
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    count = await db.fetchval(
+        "SELECT count(*) FROM vr_sessions WHERE id = $1", uuid.UUID(body["session_id"])
+    )
+    assert count == 1
+
+
+async def test_reusing_a_session_id_for_another_customer_is_409(client: httpx.AsyncClient) -> None:
+    guid = fguid()
+    await start_session(client, session_id=guid, customer_id="cust_a")
+
+    response = await client.post(
+        START, json={"session_id": guid, "session_start": time.time(), "customer_id": "cust_b"}
+    )
+
+    assert response.status_code == 409
+    assert "customer_id" in response.json()["detail"]
+
+
+async def test_idempotency_key_makes_a_start_without_session_id_retry_safe(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": f"tour-{uuid.uuid4()}"}
+    body = {"session_start": time.time(), "property_id": "prop_1"}
+
+    first = await client.post(START, json=body, headers=headers)
+    second = await client.post(START, json=body, headers=headers)
+    other = await client.post(START, json=body)
+
+    assert first.json()["session_id"] == second.json()["session_id"]
+    assert other.json()["session_id"] != first.json()["session_id"]
+
+
+async def test_retried_complete_session_returns_the_same_result(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    body = {"session_id": fguid(), "session_start": 1728234567, "session_end": 1728234890}
+
+    first = await client.post(COMPLETE, json=body)
+    second = await client.post(COMPLETE, json=body)
+
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json()
+    count = await db.fetchval(
+        "SELECT count(*) FROM vr_sessions WHERE id = $1", uuid.UUID(body["session_id"])
+    )
+    assert count == 1
+
+
+async def test_end_returns_the_duration_and_completes_the_session(
+    client: httpx.AsyncClient,
+) -> None:
+    session_id = await start_session(client, session_start=1728234567.89)
+
+    response = await client.post(END, json={"session_id": session_id, "session_end": 1728234890.45})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "success",
+        "message": "Session ended successfully",
+        "session_id": session_id,
+        "duration_seconds": 323,
+    }
+    status = (await client.get(status_url(session_id))).json()
+    assert status["status"] == "completed"
+    assert status["end_reason"] == "client"
+    assert status["duration_so_far"] is None
+    assert status["ended_at"] == "2024-10-06T17:14:50.450000+00:00"
+
+
+async def test_ending_twice_returns_the_first_result(client: httpx.AsyncClient) -> None:
+    session_id = await start_session(client, session_start=1728234567)
+    first = await client.post(END, json={"session_id": session_id, "session_end": 1728234890})
+
+    again = await client.post(END, json={"session_id": session_id, "session_end": 1728234890})
+    later = await client.post(END, json={"session_id": session_id, "session_end": 1728239999})
+
+    assert first.json() == again.json() == later.json()
+    assert later.json()["duration_seconds"] == 323
+
+
+async def test_end_before_the_stored_start_is_422(client: httpx.AsyncClient) -> None:
+    session_id = await start_session(client, session_start=1728234567)
+
+    response = await client.post(END, json={"session_id": session_id, "session_end": 1728234000})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "session_end"]
+
+
+async def test_ending_an_unknown_session_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        END, json={"session_id": str(uuid.uuid4()), "session_end": time.time()}
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+async def test_status_of_an_active_session_reports_duration_so_far(
+    client: httpx.AsyncClient,
+) -> None:
+    session_id = await start_session(
+        client, session_start=time.time() - 60, customer_id="cust_1", device_type="Pico 4"
+    )
+
+    response = await client.get(status_url(session_id))
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "active"
+    assert body["ended_at"] is None
+    assert body["duration_seconds"] is None
+    assert 59 <= body["duration_so_far"] < 3600
+    assert (body["customer_id"], body["device_type"]) == ("cust_1", "Pico 4")
+
+
+async def test_status_of_an_unknown_session_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.get(status_url(str(uuid.uuid4())))
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Session not found"}
+
+
+async def test_status_with_a_malformed_id_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get(status_url("not-a-session"))
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "session_id"]
+
+
+async def test_heartbeat_records_last_seen_at(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    await db.execute(
+        "UPDATE vr_sessions SET last_seen_at = now() - interval '10 minutes' WHERE id = $1",
+        uuid.UUID(session_id),
+    )
+
+    response = await client.post(f"/api/v1/unreal/session/{session_id}/heartbeat")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["session_id"] == session_id
+    stored = await db.fetchval(
+        "SELECT last_seen_at FROM vr_sessions WHERE id = $1", uuid.UUID(session_id)
+    )
+    assert stored == datetime.fromisoformat(body["last_seen_at"])
+    assert (datetime.now(UTC) - stored).total_seconds() < 60
+
+
+async def test_heartbeat_for_an_unknown_session_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post(f"/api/v1/unreal/session/{uuid.uuid4()}/heartbeat")
+
+    assert response.status_code == 404
+
+
+async def test_start_with_client_clock_skew_is_corrected_by_sent_at(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    now = time.time()
+    skew = 3 * 3600  # the headset's clock runs three hours behind
+
+    session_id = await start_session(client, session_start=now - skew - 5, sent_at=now - skew)
+
+    started_at = await db.fetchval(
+        "SELECT started_at FROM vr_sessions WHERE id = $1", uuid.UUID(session_id)
+    )
+    assert abs(started_at.timestamp() - (now - 5)) < 30

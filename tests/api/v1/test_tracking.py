@@ -1,0 +1,428 @@
+"""Tracking endpoints: events committed before 2xx, retries stored once, bad events isolated."""
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+
+from tests.helpers import BATCH, END, EVENT, event, start_session
+
+
+async def count_events(db: asyncpg.Connection, session_id: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
+    )
+
+
+async def rejected_rows(db: asyncpg.Connection, session_id: str) -> list[asyncpg.Record]:
+    return await db.fetch(
+        "SELECT event_index, field, reason, payload FROM rejected_events "
+        "WHERE session_id = $1 ORDER BY event_index",
+        uuid.UUID(session_id),
+    )
+
+
+async def test_single_event_is_committed_before_202(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, **event("room_view", at=1728234590.12)}
+
+    response = await client.post(EVENT, json=body)
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "received"
+    assert response.json()["duplicate"] is False
+    row = await db.fetchrow(
+        "SELECT event_type, timestamp, client_timestamp, event_data, received_at "
+        "FROM tracking_events WHERE session_id = $1",
+        uuid.UUID(session_id),
+    )
+    assert row["event_type"] == "room_view"
+    assert row["timestamp"] == row["client_timestamp"] == datetime.fromtimestamp(1728234590.12, UTC)
+    assert json.loads(row["event_data"]) == {"room_name": "Living Room", "duration": 15.5}
+    assert row["received_at"] == datetime.fromisoformat(response.json()["timestamp"])
+
+
+async def test_retried_event_with_event_id_is_stored_once(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, "event_id": str(uuid.uuid4()), **event()}
+
+    first = await client.post(EVENT, json=body)
+    retry = await client.post(EVENT, json=body)
+
+    assert first.json()["duplicate"] is False
+    assert retry.status_code == 202
+    assert retry.json()["duplicate"] is True
+    assert retry.json()["event_id"] == body["event_id"]
+    assert await count_events(db, session_id) == 1
+
+
+async def test_retried_event_without_event_id_is_stored_once(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, **event(at=1728234590.5)}
+
+    first = await client.post(EVENT, json=body)
+    retry = await client.post(EVENT, json=body)
+    different = await client.post(EVENT, json={**body, "timestamp": 1728234591.5})
+
+    assert first.json()["event_id"] == retry.json()["event_id"]
+    assert retry.json()["duplicate"] is True
+    assert different.json()["duplicate"] is False
+    assert await count_events(db, session_id) == 2
+
+
+async def test_non_uuid_event_ids_are_accepted_and_deduplicated(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = [event(event_id="evt-1"), event(event_id="evt-2"), event(event_id="evt-1")]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    body = response.json()
+    assert (body["processed"], body["failed"]) == (3, 0)
+    assert [duplicate["index"] for duplicate in body["duplicates"]] == [2]
+    assert await count_events(db, session_id) == 2
+
+
+async def test_batch_response_has_the_contract_keys(client: httpx.AsyncClient) -> None:
+    session_id = await start_session(client)
+    events = [
+        event("zone_enter", event_data={"zone_name": "kitchen"}),
+        event("gaze", event_data={"target": "refrigerator", "duration": 2.5}),
+        event("interaction", event_data={"object": "cabinet_door", "action": "open"}),
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "received"
+    assert (body["total_events"], body["processed"], body["failed"]) == (3, 3, 0)
+    assert body["success_rate"] == 100.0
+    assert body["errors"] == [] and body["duplicates"] == []
+    assert datetime.fromisoformat(body["timestamp"]).tzinfo is not None
+
+
+async def test_retried_batch_stores_each_event_once_and_reports_duplicates(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = [event(at=1728234590 + i, event_id=str(uuid.uuid4())) for i in range(5)]
+    events += [event("position", at=1728234600 + i, event_data={"x": i}) for i in range(5)]
+    batch = {"session_id": session_id, "events": events}
+
+    first = await client.post(BATCH, json=batch)
+    retry = await client.post(BATCH, json=batch)
+
+    assert first.json()["duplicates"] == []
+    assert retry.status_code == 202
+    assert retry.json()["processed"] == 10
+    assert retry.json()["success_rate"] == 100.0
+    assert [d["index"] for d in retry.json()["duplicates"]] == list(range(10))
+    assert await count_events(db, session_id) == 10
+
+
+async def test_one_bad_event_never_sinks_the_batch(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = [
+        event(at=1728234590),
+        event("bad type!"),
+        "not an object",
+        event(at="yesterday"),
+        event(at=1728234591, event_data=[1, 2]),
+        event(at=1728234592),
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["total_events"], body["processed"], body["failed"]) == (6, 2, 4)
+    assert body["success_rate"] == round(100 * 2 / 6, 2)
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (1, "event_type"),
+        (2, None),
+        (3, "timestamp"),
+        (4, "event_data"),
+    ]
+    assert await count_events(db, session_id) == 2
+    rejected = await rejected_rows(db, session_id)
+    assert [(row["event_index"], row["field"]) for row in rejected] == [
+        (1, "event_type"),
+        (2, None),
+        (3, "timestamp"),
+        (4, "event_data"),
+    ]
+    assert json.loads(rejected[0]["payload"])["event_type"] == "bad type!"
+    assert json.loads(rejected[1]["payload"]) == "not an object"
+    assert all(row["reason"] for row in rejected)
+
+
+async def test_row_refused_by_postgresql_falls_back_to_row_by_row(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """A NUL character passes JSON validation but PostgreSQL's jsonb refuses it: the batch
+    statement fails, and the fallback stores every other row."""
+    session_id = await start_session(client)
+    events = [event(at=1728234590 + i, event_data={"i": i}) for i in range(5)]
+    events[2]["event_data"] = {"note": "nul \u0000 here"}
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["processed"], body["failed"]) == (4, 1)
+    assert body["errors"][0]["index"] == 2
+    assert "database rejected the event" in body["errors"][0]["reason"]
+    stored = await db.fetch(
+        "SELECT event_data->>'i' AS i FROM tracking_events WHERE session_id = $1 ORDER BY 1",
+        uuid.UUID(session_id),
+    )
+    assert [row["i"] for row in stored] == ["0", "1", "3", "4"]
+    rejected = await rejected_rows(db, session_id)
+    assert [row["event_index"] for row in rejected] == [2]
+    assert "\u0000" in json.loads(rejected[0]["payload"])["event_data"]["note"]
+
+
+async def test_row_refused_by_a_database_trigger_is_isolated(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Whatever the database refuses (here a trigger), only that row fails."""
+    await db.execute(
+        """
+        CREATE OR REPLACE FUNCTION test_refuse_poison() RETURNS trigger AS $$
+        BEGIN
+            IF NEW.event_type = 'test_poison' THEN
+                RAISE EXCEPTION 'poison event refused';
+            END IF;
+            RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER test_refuse_poison BEFORE INSERT ON tracking_events
+            FOR EACH ROW EXECUTE FUNCTION test_refuse_poison();
+        """
+    )
+    try:
+        session_id = await start_session(client)
+        events = [event(at=1728234590), event("test_poison"), event(at=1728234591)]
+        response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+    finally:
+        await db.execute("DROP TRIGGER test_refuse_poison ON tracking_events")
+
+    body = response.json()
+    assert (body["processed"], body["failed"]) == (2, 1)
+    assert "poison event refused" in body["errors"][0]["reason"]
+    assert await count_events(db, session_id) == 2
+    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [1]
+
+
+async def test_single_event_refused_by_postgresql_is_422(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, **event(event_data={"note": "\u0000"})}
+
+    response = await client.post(EVENT, json=body)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "event_data"]
+    assert await count_events(db, session_id) == 0
+
+
+async def test_events_for_an_unknown_session_are_404_and_nothing_is_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    unknown = str(uuid.uuid4())
+
+    single = await client.post(EVENT, json={"session_id": unknown, **event()})
+    batch = await client.post(BATCH, json={"session_id": unknown, "events": [event(), event()]})
+
+    assert single.status_code == batch.status_code == 404
+    assert batch.json() == {"detail": "Session not found"}
+    assert await count_events(db, unknown) == 0
+
+
+async def test_events_arriving_after_the_session_ended_are_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client, session_start=time.time() - 600)
+    await client.post(END, json={"session_id": session_id, "session_end": time.time() - 60})
+
+    late = [event(at=time.time() - 300), event(at=time.time() - 200)]
+    response = await client.post(BATCH, json={"session_id": session_id, "events": late})
+
+    assert response.json()["processed"] == 2
+    assert await count_events(db, session_id) == 2
+
+
+async def test_events_update_the_session_last_seen_at(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    await db.execute(
+        "UPDATE vr_sessions SET last_seen_at = now() - interval '20 minutes' WHERE id = $1",
+        uuid.UUID(session_id),
+    )
+
+    await client.post(BATCH, json={"session_id": session_id, "events": [event()]})
+
+    last_seen = await db.fetchval(
+        "SELECT last_seen_at FROM vr_sessions WHERE id = $1", uuid.UUID(session_id)
+    )
+    assert (datetime.now(UTC) - last_seen).total_seconds() < 60
+
+
+async def test_sloppy_blueprint_payloads_are_accepted(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = [
+        {
+            "event_type": "poi_visit",
+            "timestamp": "1728234590.5",
+            "event_data": '{"POI":"Gym","POI_Duration":"0:01"}',
+            "event_id": "",
+        },
+        {"event_type": "menu_open", "timestamp": 1728234591000, "event_data": ""},
+        {"event_type": "teleport", "timestamp": "2024-10-06T17:09:52+00:00"},
+    ]
+
+    response = await client.post(
+        BATCH, json={"session_id": session_id.replace("-", "").upper(), "events": events}
+    )
+
+    assert response.json()["processed"] == 3, response.text
+    rows = await db.fetch(
+        "SELECT event_type, timestamp, event_data FROM tracking_events "
+        "WHERE session_id = $1 ORDER BY timestamp",
+        uuid.UUID(session_id),
+    )
+    assert [json.loads(row["event_data"]) for row in rows] == [
+        {"POI": "Gym", "POI_Duration": "0:01"},
+        {},
+        {},
+    ]
+    assert rows[1]["timestamp"] == datetime.fromtimestamp(1728234591, UTC)
+
+
+async def test_batch_clock_skew_beyond_the_deadband_is_corrected(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    skew = -7200.0  # the headset's clock is two hours ahead
+    events = [event(at=now - skew - 30, event_id=str(uuid.uuid4()))]
+
+    response = await client.post(
+        BATCH, json={"session_id": session_id, "sent_at": now - skew, "events": events}
+    )
+
+    assert response.json()["processed"] == 1
+    row = await db.fetchrow(
+        "SELECT timestamp, client_timestamp FROM tracking_events WHERE session_id = $1",
+        uuid.UUID(session_id),
+    )
+    assert row["client_timestamp"].timestamp() == round(now - skew - 30, 6)
+    assert abs(row["timestamp"].timestamp() - (now - 30)) < 30
+
+
+async def test_clock_skew_within_the_deadband_is_left_alone(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+
+    await client.post(
+        BATCH,
+        json={"session_id": session_id, "sent_at": now - 3, "events": [event(at=now - 20)]},
+    )
+
+    row = await db.fetchrow(
+        "SELECT timestamp, client_timestamp FROM tracking_events WHERE session_id = $1",
+        uuid.UUID(session_id),
+    )
+    assert row["timestamp"] == row["client_timestamp"]
+
+
+async def test_headset_clock_reset_to_1970_is_recovered_with_sent_at(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """A headset that lost its clock reports 1970 times; sent_at on the same clock fixes them."""
+    session_id = await start_session(client)
+    client_now = 86_400.0 * 3  # three days after the epoch, by the headset
+
+    response = await client.post(
+        BATCH,
+        json={
+            "session_id": session_id,
+            "sent_at": client_now,
+            "events": [event(at=client_now - 10), event(at=client_now - 5)],
+        },
+    )
+
+    assert response.json()["processed"] == 2, response.text
+    latest = await db.fetchval(
+        "SELECT max(timestamp) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
+    )
+    assert abs((datetime.now(UTC) - latest).total_seconds() - 5) < 30
+
+
+async def test_events_too_far_in_the_future_after_correction_are_rejected(
+    client: httpx.AsyncClient,
+) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(
+        BATCH,
+        json={"session_id": session_id, "events": [event(at=time.time() + 2 * 86_400)]},
+    )
+
+    body = response.json()
+    assert body["failed"] == 1
+    assert body["errors"][0]["field"] == "timestamp"
+    assert "future" in body["errors"][0]["reason"]
+
+
+async def test_concurrent_batches_and_retries_store_each_event_once(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    batches = [
+        {
+            "session_id": session_id,
+            "events": [
+                event(at=1728234590 + b * 100 + i, event_id=str(uuid.uuid4())) for i in range(50)
+            ],
+        }
+        for b in range(8)
+    ]
+    # Every batch is sent three times at once, as a client retrying on a timeout would.
+    responses = await asyncio.gather(
+        *(client.post(BATCH, json=batch) for batch in batches for _ in range(3))
+    )
+
+    assert all(response.status_code == 202 for response in responses)
+    assert all(response.json()["processed"] == 50 for response in responses)
+    duplicates = sum(len(response.json()["duplicates"]) for response in responses)
+    assert duplicates == 8 * 50 * 2
+    assert await count_events(db, session_id) == 8 * 50
+
+
+async def test_empty_batch_is_accepted_as_a_sign_of_life(client: httpx.AsyncClient) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": []})
+
+    assert response.status_code == 202
+    assert (response.json()["total_events"], response.json()["success_rate"]) == (0, 100.0)

@@ -1,0 +1,71 @@
+"""Parsing what VR clients send: timestamps, session ids and event ids."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from app.models.fields import parse_client_timestamp, parse_event_id, parse_session_id
+
+MOMENT = datetime(2024, 10, 6, 17, 9, 27, 890000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1728234567.89,
+        "1728234567.89",
+        " 1728234567.89 ",
+        1728234567890,
+        "1728234567890",
+        "2024-10-06T17:09:27.890Z",
+        "2024-10-06T19:09:27.890+02:00",
+    ],
+)
+def test_timestamp_forms_parse_to_the_same_moment(value: object) -> None:
+    assert parse_client_timestamp(value) == MOMENT
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "abc", "1e", "inf", "nan", "2024-10-06T17:09:27", None, True, [], {}, float("inf")],
+)
+def test_unusable_timestamps_are_refused(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_client_timestamp(value)
+
+
+def test_milliseconds_threshold_separates_seconds_from_milliseconds() -> None:
+    assert parse_client_timestamp(99_999_999_999).year == 5138
+    assert parse_client_timestamp(100_000_000_000).year == 1973
+
+
+def test_session_id_accepts_uuid_and_fguid_spellings() -> None:
+    expected = uuid.UUID("550e8400-e29b-41d4-a716-446655440000")
+
+    for spelling in (
+        "550e8400-e29b-41d4-a716-446655440000",
+        "550E8400E29B41D4A716446655440000",
+        "{550E8400-E29B-41D4-A716-446655440000}",
+    ):
+        assert parse_session_id(spelling) == expected
+
+
+@pytest.mark.parametrize("value", ["", "550e8400", 12345, None])
+def test_session_id_refuses_anything_else(value: object) -> None:
+    with pytest.raises(ValueError):
+        parse_session_id(value)
+
+
+def test_event_ids_that_are_not_uuids_hash_to_stable_uuids() -> None:
+    assert parse_event_id("evt-1") == parse_event_id("evt-1")
+    assert parse_event_id("evt-1") != parse_event_id("evt-2")
+    assert parse_event_id(42) == parse_event_id("42")
+    assert parse_event_id("") is None
+    assert parse_event_id(str(uuid.UUID(int=7))) == uuid.UUID(int=7)
+
+
+def test_event_id_longer_than_128_characters_is_refused() -> None:
+    assert parse_event_id("e" * 128) is not None
+    with pytest.raises(ValueError):
+        parse_event_id("e" * 129)
