@@ -1,9 +1,14 @@
 """An embedded PostgreSQL (the pgserver package) for running Nexero with no set-up."""
 
 import logging
+import warnings
 from pathlib import Path
 
-import pgserver
+with warnings.catch_warnings():
+    # platformdirs warns on import when XDG_RUNTIME_DIR is unset (containers, CI); pgserver then
+    # uses /tmp, which is fine.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pgserver
 
 logger = logging.getLogger(__name__)
 

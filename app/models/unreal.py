@@ -1,9 +1,9 @@
 """Request and response shapes of the Unreal Engine ingestion API (the original contract)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.models.fields import (
     ClientTimestamp,
@@ -130,7 +130,7 @@ class TrackingEventRequest(TrackingEvent):
 class TrackingBatchRequest(RequestModel):
     session_id: SessionId
     sent_at: OptionalClientTimestamp = Field(default=None, description=SENT_AT_DESCRIPTION)
-    events: list[Any] = Field(
+    events: list[Annotated[Any, WithJsonSchema(TrackingEvent.model_json_schema())]] = Field(
         description="Events shaped like TrackingEvent. Each is validated on its own: invalid "
         "ones are listed in `errors` and the rest are stored.",
     )
