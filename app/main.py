@@ -12,8 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from app.api import health
-from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.api.v1 import api_router
+from app.api.middleware import RequestBodyMiddleware, RequestContextMiddleware
+from app.api.v1 import unreal
 from app.config import Settings, get_settings
 from app.core.database import Database
 from app.core.embedded_postgres import EmbeddedPostgres
@@ -102,12 +102,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.started_monotonic = time.monotonic()
     app.include_router(health.router)
-    app.include_router(api_router)
+    app.include_router(unreal.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
     # Added innermost first: requests pass RequestContext, then CORS, then the body limits.
     app.add_middleware(
-        BodyLimitMiddleware,
+        RequestBodyMiddleware,
         max_body_bytes=settings.MAX_BODY_BYTES,
         max_decompressed_bytes=settings.MAX_DECOMPRESSED_BODY_BYTES,
     )

@@ -14,7 +14,7 @@ from app.core.logging import request_id_var
 logger = logging.getLogger("nexero.request")
 
 REQUEST_ID_HEADER = b"x-request-id"
-ACCEPTABLE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+ACCEPTABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 async def send_json(
@@ -35,6 +35,29 @@ async def send_json(
     await send({"type": "http.response.body", "body": payload})
 
 
+class DecompressedTooLargeError(Exception):
+    pass
+
+
+def gunzip(data: bytes, *, limit: int) -> bytes:
+    """Decompress a gzip body (one or more members) without ever holding more than `limit`
+    bytes of output: a decompression bomb stops at the cap. ValueError says what is wrong."""
+    output = bytearray()
+    remaining = data
+    while remaining:
+        decompressor = zlib.decompressobj(wbits=31)
+        try:
+            output += decompressor.decompress(remaining, limit + 1 - len(output))
+        except zlib.error:
+            raise ValueError("not valid gzip") from None
+        if len(output) > limit or decompressor.unconsumed_tail:
+            raise DecompressedTooLargeError
+        if not decompressor.eof:
+            raise ValueError("truncated gzip")
+        remaining = decompressor.unused_data
+    return bytes(output)
+
+
 class RequestContextMiddleware:
     """Gives every request an id (the client's X-Request-ID, or a new one), echoes it on every
     response, logs one line per request without its body, and turns any unhandled error into
@@ -49,7 +72,7 @@ class RequestContextMiddleware:
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER, b"")
         request_id = (
-            incoming.decode() if ACCEPTABLE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            incoming.decode() if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         )
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
@@ -80,12 +103,14 @@ class RequestContextMiddleware:
                     [],
                 )
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", None)
             logger.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "route": getattr(route, "path", None) or "unmatched",
+                    # The template keeps ids out of the log; a request refused before routing
+                    # (413, 415, 404) has none, and its path says where it was going.
+                    "route": route or scope["path"],
                     "status": status,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
@@ -93,9 +118,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class BodyLimitMiddleware:
+class RequestBodyMiddleware:
     """Caps request bodies on the wire and after gzip decompression (413), rejects unknown
-    encodings (415) and corrupt gzip (400). The app then sees a plain, bounded body."""
+    encodings (415) and corrupt gzip (400). The app then sees a plain, bounded body, typed as
+    JSON when the client did not say (the API takes nothing else)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_decompressed_bytes: int) -> None:
         self.app = app
@@ -133,19 +159,15 @@ class BodyLimitMiddleware:
         body = b"".join(chunks)
 
         if encoding == b"gzip":
-            decompressor = zlib.decompressobj(wbits=31)
             try:
-                body = decompressor.decompress(body, self.max_decompressed_bytes + 1)
-            except zlib.error:
-                await send_json(send, 400, {"detail": "Request body is not valid gzip"}, [])
-                return
-            if len(body) > self.max_decompressed_bytes or decompressor.unconsumed_tail:
+                body = gunzip(body, limit=self.max_decompressed_bytes)
+            except DecompressedTooLargeError:
                 await self._too_large(
                     send, "Decompressed request body", self.max_decompressed_bytes
                 )
                 return
-            if not decompressor.eof:
-                await send_json(send, 400, {"detail": "Request body is truncated gzip"}, [])
+            except ValueError as error:
+                await send_json(send, 400, {"detail": f"Request body is {error}"}, [])
                 return
 
         # Updated in place, so that outer middleware sees what routing adds to the scope.
@@ -154,6 +176,8 @@ class BodyLimitMiddleware:
             for name, value in scope["headers"]
             if name not in (b"content-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
+        if body and b"content-type" not in headers:
+            scope["headers"].append((b"content-type", b"application/json"))
         replayed = False
 
         async def replay() -> Message:

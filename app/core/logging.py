@@ -1,4 +1,4 @@
-"""JSON log lines on stdout, with the request id of the request being served."""
+"""JSON log lines on stdout, each carrying the id of the request being served."""
 
 import json
 import logging
@@ -8,11 +8,21 @@ from datetime import UTC, datetime
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
+# uvicorn repeats its message with ANSI colours in this attribute.
+_IGNORED_EXTRAS = frozenset({"color_message"})
 # Attributes every LogRecord has; anything else passed through `extra=` is written as a field.
-_IGNORED_EXTRAS = frozenset({"color_message"})  # uvicorn duplicates its message with ANSI colours
 _STANDARD_ATTRIBUTES = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id on the record, where any handler can see it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,12 +33,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = request_id_var.get()
-        if request_id is not None:
-            entry["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRIBUTES and key not in _IGNORED_EXTRAS:
-                entry[key] = value
+            if key in _STANDARD_ATTRIBUTES or key in _IGNORED_EXTRAS or value is None:
+                continue
+            entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -43,14 +51,20 @@ class CurrentStdoutHandler(logging.StreamHandler):
 
 
 def configure_logging(level: str) -> None:
+    """Send every log record to stdout as JSON. Safe to call again: it replaces only its own
+    handler, leaving any other (a test's capture, say) in place."""
     handler = CurrentStdoutHandler()
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers = [
+        existing for existing in root.handlers if not isinstance(existing, CurrentStdoutHandler)
+    ]
+    root.addHandler(handler)
     root.setLevel(level.upper())
     # Our request log replaces uvicorn's access log (one line per request, with its id).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True

@@ -19,6 +19,8 @@ from tests.helpers import BATCH, END, EVENT, START, event, fguid, start_session
 PROXY_HOST = "127.0.0.1"
 CHUNK_BYTES = 65_536
 SETTLE_TIMEOUT_SECONDS = 5
+# Only a guard against a hang: a partitioned request waits for the database timeouts below.
+PARTITION_REQUEST_TIMEOUT_SECONDS = 30
 RETRY_AFTER_SECONDS = 5
 SHORT_DATABASE_TIMEOUTS = {
     "DATABASE_CONNECT_TIMEOUT_SECONDS": 1,
@@ -63,6 +65,8 @@ class PostgresProxy:
 
     cut() closes the listener and aborts every forwarded connection, so the app sees both a
     refused connect and a connection lost mid-conversation; restore() listens on the same port.
+    freeze() is the other kind of outage, a network partition: connections stay open but no
+    byte gets through until thaw().
     """
 
     def __init__(self, upstream: ServerAddress) -> None:
@@ -72,6 +76,8 @@ class PostgresProxy:
         self._links: set[asyncio.Task[Any]] = set()
         self._transports: set[asyncio.BaseTransport] = set()
         self._cut_point: CutPoint | None = None
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.cut_in_flight = asyncio.Event()
 
     @property
@@ -102,13 +108,21 @@ class PostgresProxy:
     async def restore(self) -> None:
         await self.listen()
 
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def cut_when_sent(self, marker: bytes, *, forward_first: bool) -> None:
         """Arm a cut in the middle of the app's next conversation that sends `marker`."""
         self.cut_in_flight.clear()
         self._cut_point = CutPoint(marker=marker, forward_first=forward_first)
 
     async def close(self) -> None:
+        self.thaw()
         await self.cut()
+        assert not self._links, "proxy links still running"
 
     def _sever(self) -> None:
         if self._listener is not None:
@@ -159,6 +173,7 @@ class PostgresProxy:
                     self._sever()
                     self.cut_in_flight.set()
                     return
+                await self._flowing.wait()
                 writer.write(chunk)
                 await writer.drain()
         except ConnectionError:
@@ -182,7 +197,9 @@ async def client_via_proxy(
     app_with: AppFactory, proxy: PostgresProxy, database_dsn: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app, with short database timeouts, reaching the test database only via the proxy."""
-    async with app_with(DATABASE_URL=proxy.url_for(database_dsn), **SHORT_DATABASE_TIMEOUTS) as client:
+    async with app_with(
+        DATABASE_URL=proxy.url_for(database_dsn), **SHORT_DATABASE_TIMEOUTS
+    ) as client:
         yield client
 
 
@@ -351,6 +368,44 @@ async def test_retried_batch_after_outage_stores_each_event_once(
         "SELECT count(*) FROM rejected_events WHERE session_id = $1", uuid.UUID(session_id)
     )
     assert rejected == 0
+
+
+async def test_first_request_after_a_brief_outage_succeeds(
+    client_via_proxy: httpx.AsyncClient, proxy: PostgresProxy, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client_via_proxy)
+
+    await proxy.cut()
+    await proxy.restore()
+    response = await client_via_proxy.post(BATCH, json=retryable_batch(session_id))
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 3
+
+
+async def test_requests_answer_503_while_the_database_stops_answering_and_retry_stores_once(
+    client_via_proxy: httpx.AsyncClient, proxy: PostgresProxy, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client_via_proxy)
+    batch = retryable_batch(session_id)
+
+    proxy.freeze()
+    async with asyncio.timeout(PARTITION_REQUEST_TIMEOUT_SECONDS):
+        partitioned = await client_via_proxy.post(BATCH, json=batch)
+        health = await client_via_proxy.get("/health")
+
+    assert_unavailable(partitioned)
+    assert health.status_code == 503
+    assert health.json()["database"] == "unavailable"
+    assert await count_events(db, session_id) == 0
+
+    proxy.thaw()
+    retried = await client_via_proxy.post(BATCH, json=batch)
+
+    assert retried.status_code == 202, retried.text
+    assert retried.json()["processed"] == 3
+    assert await count_events(db, session_id) == 3
+    assert await repeated_event_ids(db, session_id) == []
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from app.models.unreal import (
     TrackingEventRequest,
 )
 
-router = APIRouter(prefix="/unreal", tags=["unreal"])
+router = APIRouter(prefix="/api/v1/unreal", tags=["unreal"])
 
 NOT_FOUND = {
     404: {

@@ -1,0 +1,892 @@
+"""Request limits through the real app: body size on the wire and after gzip, encodings, JSON
+that cannot be parsed or has the wrong shape, batch size, and the per-event limits on
+event_type, event_data and the session labels. Every limit is tested at its edge and one past it.
+"""
+
+import gzip
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import AppFactory
+from tests.helpers import BATCH, COMPLETE, EVENT, START, event, start_session
+
+JSON_CONTENT = {"content-type": "application/json"}
+GZIP_JSON_CONTENT = {"content-type": "application/json", "content-encoding": "gzip"}
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_EVENT_DATA_BYTES = 16_384
+DEFAULT_MAX_EVENT_DATA_DEPTH = 10
+DEFAULT_MAX_BATCH_EVENTS = 1000
+MAX_LABEL_LENGTH = 256
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+def padded_to(document: dict[str, Any], size: int) -> bytes:
+    """The document as JSON, followed by spaces (still valid JSON) up to exactly `size` bytes."""
+    text = json.dumps(document, separators=(",", ":")).encode()
+    assert len(text) <= size, f"document is already {len(text)} bytes"
+    return text + b" " * (size - len(text))
+
+
+async def in_chunks(body: bytes, chunk_size: int = 1000) -> AsyncIterator[bytes]:
+    """A streamed body: httpx sends it chunked, without a Content-Length."""
+    for start in range(0, len(body), chunk_size):
+        yield body[start : start + chunk_size]
+
+
+def canonical_size(event_data: Any) -> int:
+    """What MAX_EVENT_DATA_BYTES measures: compact JSON with sorted keys, in UTF-8 bytes."""
+    text = json.dumps(event_data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return len(text.encode())
+
+
+def event_data_of_size(size: int) -> dict[str, str]:
+    """An event_data of exactly `size` canonical bytes, mostly two-byte characters, so that
+    bytes and not characters are what counts."""
+    overhead = canonical_size({"note": ""})
+    two_byte_characters, one_byte_characters = divmod(size - overhead, 2)
+    event_data = {"note": "é" * two_byte_characters + "x" * one_byte_characters}
+    assert canonical_size(event_data) == size
+    return event_data
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """An object `depth` levels deep; nested(1) is the flat {"level": 1}."""
+    event_data: dict[str, Any] = {"level": depth}
+    for level in range(depth - 1, 0, -1):
+        event_data = {"level": level, "inner": event_data}
+    return event_data
+
+
+def with_raw_numbers(document: dict[str, Any], replacements: dict[str, str]) -> str:
+    """JSON text in which string placeholders become bare tokens such as NaN (which strict JSON
+    forbids but Python's json, and so the app, parses)."""
+    text = json.dumps(document)
+    for placeholder, token in replacements.items():
+        text = text.replace(json.dumps(placeholder), token)
+    return text
+
+
+def distinct_events(count: int) -> list[dict[str, Any]]:
+    now = time.time()
+    return [event("room_view", at=now, event_data={"step": step}) for step in range(count)]
+
+
+# --- database checks ------------------------------------------------------------------------
+
+
+async def count_events(db: asyncpg.Connection, session_id: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
+    )
+
+
+async def stored_event_types(db: asyncpg.Connection, session_id: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT event_type FROM tracking_events WHERE session_id = $1 ORDER BY event_type",
+        uuid.UUID(session_id),
+    )
+    return [row["event_type"] for row in rows]
+
+
+async def count_rejections(db: asyncpg.Connection, session_id: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM rejected_events WHERE session_id = $1", uuid.UUID(session_id)
+    )
+
+
+async def assert_rejected_in_batch(
+    response: httpx.Response,
+    db: asyncpg.Connection,
+    *,
+    session_id: str,
+    sent_events: list[Any],
+    expected: dict[int, tuple[str | None, str]],
+) -> None:
+    """The response lists exactly the `expected` {index: (field, reason fragment)} as errors,
+    and rejected_events holds one row for each, with its reason, field, index and raw payload."""
+    assert response.status_code == 202, response.text
+    errors = response.json()["errors"]
+    assert [error["index"] for error in errors] == sorted(expected)
+    for error in errors:
+        field, reason_fragment = expected[error["index"]]
+        assert set(error) == {"index", "field", "reason"}
+        assert error["field"] == field
+        assert reason_fragment in error["reason"]
+
+    rows = await db.fetch(
+        "SELECT event_index, field, reason, payload, request_id FROM rejected_events "
+        "WHERE session_id = $1 ORDER BY event_index",
+        uuid.UUID(session_id),
+    )
+    assert [row["event_index"] for row in rows] == sorted(expected)
+    for row, error in zip(rows, errors, strict=True):
+        assert row["field"] == error["field"]
+        assert row["reason"] == error["reason"]
+        assert row["request_id"] == response.headers["x-request-id"]
+        assert json.loads(row["payload"]) == sent_events[row["event_index"]]
+
+
+# --- body size on the wire ------------------------------------------------------------------
+
+
+async def test_body_of_exactly_max_body_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
+
+        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert len(body) == 2048
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_body_one_byte_over_max_body_bytes_is_refused_with_413_naming_the_limit(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
+
+        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_chunked_body_without_content_length_of_exactly_max_body_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
+        request = client.build_request(
+            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
+        )
+
+        response = await client.send(request)
+
+    assert "content-length" not in request.headers
+    assert request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_chunked_body_without_content_length_over_max_body_bytes_is_refused_with_413(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
+        request = client.build_request(
+            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
+        )
+
+        response = await client.send(request)
+
+    assert "content-length" not in request.headers
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_accepts_a_valid_body_of_exactly_one_mebibyte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
+
+    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_default_app_refuses_a_body_of_one_mebibyte_and_one_byte_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 1048576 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_refuses_a_chunked_body_over_one_mebibyte_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(
+        BATCH, content=in_chunks(body, chunk_size=65_536), headers=JSON_CONTENT
+    )
+
+    assert response.status_code == 413
+    assert await count_events(db, session_id) == 0
+
+
+# --- gzip and other encodings ---------------------------------------------------------------
+
+
+async def test_gzip_body_is_decompressed_and_its_events_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, "events": distinct_events(3)}
+
+    response = await client.post(
+        BATCH, content=gzip.compress(json.dumps(body).encode()), headers=GZIP_JSON_CONTENT
+    )
+
+    assert response.status_code == 202, response.text
+    assert response.json()["processed"] == 3
+    assert await count_events(db, session_id) == 3
+
+
+async def test_wire_limit_applies_to_the_compressed_bytes_of_a_gzip_body(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=1000) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 5000)
+        compressed = gzip.compress(body)
+
+        response = await client.post(BATCH, content=compressed, headers=GZIP_JSON_CONTENT)
+
+    assert len(compressed) <= 1000 < len(body)
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_gzip_body_decompressing_to_exactly_max_decompressed_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 4096)
+
+        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_gzip_body_decompressing_to_one_byte_over_the_limit_is_refused_with_413(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 4097)
+
+        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Decompressed request body exceeds the limit of 4096 bytes"
+    }
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_accepts_gzip_decompressing_to_exactly_one_mebibyte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
+
+    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_default_app_refuses_gzip_decompressing_to_one_mebibyte_and_one_byte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Decompressed request body exceeds the limit of 1048576 bytes"
+    }
+    assert await count_events(db, session_id) == 0
+
+
+async def test_gzip_bomb_is_refused_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    document = json.dumps({"session_id": session_id, "events": [event()]}).encode()
+    bomb = gzip.compress(document + b" " * (16 * DEFAULT_MAX_BODY_BYTES))
+
+    response = await client.post(BATCH, content=bomb, headers=GZIP_JSON_CONTENT)
+
+    assert len(bomb) < DEFAULT_MAX_BODY_BYTES // 20
+    assert response.status_code == 413
+    assert "Decompressed request body" in response.json()["detail"]
+    assert await count_events(db, session_id) == 0
+
+
+def corrupt_gzip_bodies() -> dict[str, bytes]:
+    compressed = gzip.compress(json.dumps({"events": []}).encode())
+    wrong_checksum = compressed[:-8] + bytes([compressed[-8] ^ 0xFF]) + compressed[-7:]
+    return {
+        "not gzip at all": b'{"events": []}',
+        "gzip header then garbage": compressed[:10] + b"\xff" * 40,
+        "wrong checksum": wrong_checksum,
+    }
+
+
+@pytest.mark.parametrize("body", corrupt_gzip_bodies().values(), ids=corrupt_gzip_bodies())
+async def test_corrupt_gzip_body_is_refused_with_400(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(BATCH, content=body, headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is not valid gzip"}
+
+
+TRUNCATIONS = {
+    "half of it": lambda compressed: compressed[: len(compressed) // 2],
+    "without its trailer": lambda compressed: compressed[:-8],
+}
+
+
+@pytest.mark.parametrize("truncate", TRUNCATIONS.values(), ids=TRUNCATIONS.keys())
+async def test_truncated_gzip_body_is_refused_with_400(
+    client: httpx.AsyncClient, db: asyncpg.Connection, truncate: Callable[[bytes], bytes]
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": distinct_events(20)}).encode()
+    truncated = truncate(gzip.compress(body))
+
+    response = await client.post(BATCH, content=truncated, headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is truncated gzip"}
+    assert await count_events(db, session_id) == 0
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate", "zstd", "gzip, br"])
+async def test_content_encoding_other_than_gzip_is_refused_with_415(
+    client: httpx.AsyncClient, db: asyncpg.Connection, encoding: str
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": [event()]}).encode()
+
+    response = await client.post(
+        BATCH,
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+    )
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": "Content-Encoding must be gzip or identity"}
+    assert await count_events(db, session_id) == 0
+
+
+# --- JSON that cannot be parsed or has the wrong shape --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"session_id": "abc", "events": [', "{bad json}", '{"events": [1, 2,]}', "{'single': 1}"],
+    ids=["unterminated", "unquoted key", "trailing comma", "single quotes"],
+)
+async def test_malformed_json_is_a_422_that_says_invalid_json_and_why(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    response = await client.post(BATCH, content=text, headers=JSON_CONTENT)
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["type"] == "json_invalid"
+    with pytest.raises(json.JSONDecodeError) as parse_error:
+        json.loads(text)
+    assert problem["msg"] == f"Invalid JSON: {parse_error.value.msg}"
+
+
+@pytest.mark.parametrize(
+    ("path", "body_without_session", "field"),
+    [
+        (BATCH, {"events": "not a list"}, "events"),
+        (BATCH, {"events": {"event_type": "room_view"}}, "events"),
+        (
+            EVENT,
+            {"event_type": "room_view", "timestamp": 1728234590, "event_data": 42},
+            "event_data",
+        ),
+    ],
+    ids=["events a string", "events an object", "event_data a number"],
+)
+async def test_wrong_type_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    path: str,
+    body_without_session: dict[str, Any],
+    field: str,
+) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(path, json={"session_id": session_id, **body_without_session})
+
+    assert response.status_code == 422
+    assert ["body", field] in [problem["loc"] for problem in response.json()["detail"]]
+    assert await count_events(db, session_id) == 0
+
+
+@pytest.mark.parametrize("path", [BATCH, EVENT])
+async def test_session_id_as_a_number_is_a_422_naming_session_id(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.post(path, json={"session_id": 12345, "events": [], **event()})
+
+    assert response.status_code == 422
+    assert ["body", "session_id"] in [problem["loc"] for problem in response.json()["detail"]]
+
+
+DEPTH = 100_000
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (BATCH, "[" * DEPTH + "]" * DEPTH),
+        (BATCH, '{"events": [' + '{"a":' * DEPTH + "1" + "}" * DEPTH + "]}"),
+        (EVENT, '{"event_type": "x", "event_data": ' + "[" * DEPTH + "]" * DEPTH + "}"),
+    ],
+    ids=["whole body", "inside events", "inside event_data"],
+)
+async def test_json_nested_a_hundred_thousand_levels_deep_is_a_client_error(
+    client: httpx.AsyncClient, path: str, text: str
+) -> None:
+    response = await client.post(path, content=text, headers=JSON_CONTENT)
+
+    assert 400 <= response.status_code < 500, response.text
+
+
+async def test_empty_body_is_a_client_error(client: httpx.AsyncClient) -> None:
+    response = await client.post(BATCH, content=b"", headers=JSON_CONTENT)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_body_with_a_non_json_content_type_is_a_client_error(
+    client: httpx.AsyncClient, db: asyncpg.Connection, content_type: str
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": [event()]})
+
+    response = await client.post(BATCH, content=body, headers={"content-type": content_type})
+
+    assert 400 <= response.status_code < 500, response.text
+    assert await count_events(db, session_id) == 0
+
+
+# --- batch size -----------------------------------------------------------------------------
+
+
+async def test_batch_of_exactly_max_batch_events_is_stored_whole(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = distinct_events(DEFAULT_MAX_BATCH_EVENTS)
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 202, response.text
+    assert response.json()["processed"] == DEFAULT_MAX_BATCH_EVENTS
+    assert response.json()["errors"] == []
+    assert await count_events(db, session_id) == DEFAULT_MAX_BATCH_EVENTS
+
+
+async def test_batch_of_one_more_than_max_batch_events_is_a_422_and_stores_nothing(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = distinct_events(DEFAULT_MAX_BATCH_EVENTS + 1)
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "events"]
+    assert "at most 1000 events" in problem["msg"]
+    assert await count_events(db, session_id) == 0
+    assert await count_rejections(db, session_id) == 0
+
+
+async def test_configured_max_batch_events_is_the_edge(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BATCH_EVENTS=3) as client:
+        session_id = await start_session(client)
+        at_limit = await client.post(
+            BATCH, json={"session_id": session_id, "events": distinct_events(3)}
+        )
+        other_session_id = await start_session(client)
+        past_limit = await client.post(
+            BATCH, json={"session_id": other_session_id, "events": distinct_events(4)}
+        )
+
+    assert at_limit.status_code == 202
+    assert await count_events(db, session_id) == 3
+    assert past_limit.status_code == 422
+    assert past_limit.json()["detail"][0]["loc"] == ["body", "events"]
+    assert await count_events(db, other_session_id) == 0
+
+
+# --- event_type -----------------------------------------------------------------------------
+
+INVALID_EVENT_TYPES = {
+    "65 characters": "a" * 65,
+    "empty": "",
+    "space": "room view",
+    "slash": "room/view",
+    "accented letter": "café",
+    "markup": "<script>",
+    "trailing newline": "room_view\n",
+    "fullwidth letter": "ａ",
+}
+
+
+async def test_event_type_of_64_characters_is_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    event_type = "A-z0.9_" + "x" * 57
+
+    single = await client.post(EVENT, json={"session_id": session_id, **event(event_type)})
+    batched = await client.post(
+        BATCH, json={"session_id": session_id, "events": [event(event_type, at=1728234590)]}
+    )
+
+    assert len(event_type) == 64
+    assert single.status_code == 202, single.text
+    assert batched.status_code == 202
+    assert batched.json()["errors"] == []
+    assert await stored_event_types(db, session_id) == [event_type, event_type]
+
+
+async def test_invalid_event_types_in_a_batch_are_rejected_one_by_one_and_the_rest_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    events = [event("first_valid", at=now)]
+    events += [event(event_type, at=now) for event_type in INVALID_EVENT_TYPES.values()]
+    events += [event("last_valid", at=now)]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={
+            index: ("event_type", "should match pattern")
+            for index in range(1, len(INVALID_EVENT_TYPES) + 1)
+        },
+    )
+    assert response.json()["processed"] == 2
+    assert response.json()["failed"] == len(INVALID_EVENT_TYPES)
+    assert await stored_event_types(db, session_id) == ["first_valid", "last_valid"]
+
+
+@pytest.mark.parametrize("event_type", INVALID_EVENT_TYPES.values(), ids=INVALID_EVENT_TYPES.keys())
+async def test_invalid_event_type_in_the_single_event_endpoint_is_a_422(
+    client: httpx.AsyncClient, db: asyncpg.Connection, event_type: str
+) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(EVENT, json={"session_id": session_id, **event(event_type)})
+
+    assert response.status_code == 422
+    assert [problem["loc"] for problem in response.json()["detail"]] == [["body", "event_type"]]
+    assert await count_events(db, session_id) == 0
+
+
+# --- event_data size, depth and numbers -----------------------------------------------------
+
+
+async def test_event_data_of_exactly_max_event_data_bytes_is_stored(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    event_data = event_data_of_size(64)
+    async with app_with(MAX_EVENT_DATA_BYTES=64) as client:
+        session_id = await start_session(client)
+        # Sent indented: the limit is on the canonical form, not on the bytes on the wire.
+        body = json.dumps({"session_id": session_id, **event(event_data=event_data)}, indent=2)
+
+        response = await client.post(EVENT, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    stored = await db.fetchval(
+        "SELECT event_data FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
+    )
+    assert json.loads(stored) == event_data
+
+
+async def test_event_data_one_byte_over_max_event_data_bytes_is_a_422_in_the_single_endpoint(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_EVENT_DATA_BYTES=64) as client:
+        session_id = await start_session(client)
+        body = {"session_id": session_id, **event(event_data=event_data_of_size(65))}
+
+        response = await client.post(EVENT, json=body)
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["body", "event_data"],
+            "msg": "is larger than 64 bytes as JSON",
+        }
+    ]
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_event_data_limit_is_the_edge_in_a_batch(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    events = [
+        event("at_limit", at=now, event_data=event_data_of_size(DEFAULT_MAX_EVENT_DATA_BYTES)),
+        event(
+            "past_limit", at=now, event_data=event_data_of_size(DEFAULT_MAX_EVENT_DATA_BYTES + 1)
+        ),
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={1: ("event_data", "is larger than 16384 bytes as JSON")},
+    )
+    assert await stored_event_types(db, session_id) == ["at_limit"]
+
+
+async def test_default_event_data_depth_is_the_edge_in_a_batch(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    events = [
+        event("flat", at=now, event_data=nested(1)),
+        event("at_limit", at=now, event_data=nested(DEFAULT_MAX_EVENT_DATA_DEPTH)),
+        event("past_limit", at=now, event_data=nested(DEFAULT_MAX_EVENT_DATA_DEPTH + 1)),
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={2: ("event_data", "is nested more than 10 levels deep")},
+    )
+    assert await stored_event_types(db, session_id) == ["at_limit", "flat"]
+
+
+@pytest.mark.parametrize(
+    ("event_data", "accepted"),
+    [
+        ({"room": "kitchen", "duration": 2.5}, True),
+        ({"position": {"x": 10.5}}, False),
+        ({"path": [1, 2]}, False),
+    ],
+    ids=["flat object", "object in object", "list in object"],
+)
+async def test_a_flat_object_is_one_level_deep(
+    app_with: AppFactory, event_data: dict[str, Any], accepted: bool
+) -> None:
+    async with app_with(MAX_EVENT_DATA_DEPTH=1) as client:
+        session_id = await start_session(client)
+
+        response = await client.post(
+            EVENT, json={"session_id": session_id, **event(event_data=event_data)}
+        )
+
+    if accepted:
+        assert response.status_code == 202, response.text
+    else:
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"] == ["body", "event_data"]
+        assert response.json()["detail"][0]["msg"] == "is nested more than 1 levels deep"
+
+
+async def test_event_data_one_level_too_deep_is_a_422_in_the_single_endpoint(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    at_limit = {"session_id": session_id, **event(event_data=nested(DEFAULT_MAX_EVENT_DATA_DEPTH))}
+    past_limit = {
+        "session_id": session_id,
+        **event(event_data=nested(DEFAULT_MAX_EVENT_DATA_DEPTH + 1)),
+    }
+
+    accepted = await client.post(EVENT, json=at_limit)
+    refused = await client.post(EVENT, json=past_limit)
+
+    assert accepted.status_code == 202, accepted.text
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["body", "event_data"]
+    assert await count_events(db, session_id) == 1
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+async def test_non_finite_number_in_event_data_is_rejected_in_a_batch_with_a_reason(
+    client: httpx.AsyncClient, db: asyncpg.Connection, token: str
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    events = [
+        event("valid", at=now),
+        event("non_finite", at=now, event_data={"position": {"x": "__number__", "y": 2.0}}),
+    ]
+    text = with_raw_numbers({"session_id": session_id, "events": events}, {"__number__": token})
+
+    response = await client.post(BATCH, content=text, headers=JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert response.json()["errors"] == [
+        {
+            "index": 1,
+            "field": "event_data",
+            "reason": "contains a non-finite number (NaN or Infinity)",
+        }
+    ]
+    row = await db.fetchrow(
+        "SELECT event_index, field, reason, payload FROM rejected_events WHERE session_id = $1",
+        uuid.UUID(session_id),
+    )
+    assert row["event_index"] == 1
+    assert row["field"] == "event_data"
+    assert row["reason"] == "contains a non-finite number (NaN or Infinity)"
+    assert f'"x": {token}' in row["payload"]
+    assert await stored_event_types(db, session_id) == ["valid"]
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+async def test_non_finite_number_in_event_data_is_a_422_in_the_single_endpoint(
+    client: httpx.AsyncClient, db: asyncpg.Connection, token: str
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, **event(event_data={"duration": "__number__"})}
+
+    response = await client.post(
+        EVENT, content=with_raw_numbers(body, {"__number__": token}), headers=JSON_CONTENT
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["body", "event_data"],
+            "msg": "contains a non-finite number (NaN or Infinity)",
+        }
+    ]
+    assert await count_events(db, session_id) == 0
+
+
+async def test_events_of_the_wrong_shape_in_a_batch_are_rejected_one_by_one(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    now = time.time()
+    events: list[Any] = [
+        event("valid", at=now),
+        42,
+        ["not", "an", "object"],
+        event("number_data", at=now, event_data=42),
+        event("list_data", at=now, event_data=[1, 2]),
+        {"timestamp": now},
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={
+            1: (None, "event must be a JSON object"),
+            2: (None, "event must be a JSON object"),
+            3: ("event_data", "must be a JSON object"),
+            4: ("event_data", "must be a JSON object"),
+            5: ("event_type", "Field required"),
+        },
+    )
+    assert await stored_event_types(db, session_id) == ["valid"]
+
+
+# --- session labels -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["customer_id", "property_id", "device_type"])
+@pytest.mark.parametrize("path", [START, COMPLETE])
+async def test_session_label_of_256_characters_is_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection, path: str, field: str
+) -> None:
+    label = "é" * MAX_LABEL_LENGTH
+    now = time.time()
+    body = {"session_start": now - 60, "session_end": now, field: label}
+
+    response = await client.post(path, json=body)
+
+    assert response.status_code == 201, response.text
+    stored = await db.fetchval(
+        f"SELECT {field} FROM vr_sessions WHERE id = $1",
+        uuid.UUID(response.json()["session_id"]),
+    )
+    assert stored == label
+
+
+@pytest.mark.parametrize("field", ["customer_id", "property_id", "device_type"])
+@pytest.mark.parametrize("path", [START, COMPLETE])
+async def test_session_label_of_257_characters_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, db: asyncpg.Connection, path: str, field: str
+) -> None:
+    label = "x" * (MAX_LABEL_LENGTH + 1)
+    now = time.time()
+
+    response = await client.post(
+        path, json={"session_start": now - 60, "session_end": now, field: label}
+    )
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", field]
+    assert "256" in problem["msg"]
+    assert await db.fetchval(f"SELECT count(*) FROM vr_sessions WHERE {field} = $1", label) == 0
