@@ -4,7 +4,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,42 +27,45 @@ from app.services.session_sweeper import sweep_inactive_sessions
 logger = logging.getLogger(__name__)
 
 
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Database (embedded if no DATABASE_URL), migrations and the timeout sweep; each part
+    started is stopped again, also when a later part fails to start."""
     settings: Settings = app.state.settings
-    embedded: EmbeddedPostgres | None = None
-    if settings.DATABASE_URL is not None:
-        dsn = settings.DATABASE_URL.get_secret_value()
-    else:
-        embedded = EmbeddedPostgres(settings.NEXERO_DATA_DIR)
-        dsn = await asyncio.to_thread(embedded.start)
-    database = await Database.connect(
-        dsn,
-        min_size=settings.DATABASE_POOL_MIN_SIZE,
-        max_size=settings.DATABASE_POOL_MAX_SIZE,
-        statement_cache_size=settings.DATABASE_STATEMENT_CACHE_SIZE,
-        connect_timeout_seconds=settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
-        acquire_timeout_seconds=settings.DATABASE_ACQUIRE_TIMEOUT_SECONDS,
-        command_timeout_seconds=settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
-    )
-    async with database.connection() as connection:
-        applied = await apply_migrations(connection)
-    logger.info("database ready", extra={"migrations_applied": applied})
-    app.state.database = database
-    sweeper = asyncio.create_task(
-        sweep_inactive_sessions(
-            SessionService(database, settings),
-            interval_seconds=settings.SESSION_SWEEP_INTERVAL_SECONDS,
+    async with AsyncExitStack() as cleanup:
+        if settings.DATABASE_URL is not None:
+            dsn = settings.DATABASE_URL.get_secret_value()
+        else:
+            embedded = EmbeddedPostgres(settings.NEXERO_DATA_DIR)
+            dsn = await asyncio.to_thread(embedded.start)
+            cleanup.push_async_callback(asyncio.to_thread, embedded.stop)
+        database = await Database.connect(
+            dsn,
+            min_size=settings.DATABASE_POOL_MIN_SIZE,
+            max_size=settings.DATABASE_POOL_MAX_SIZE,
+            statement_cache_size=settings.DATABASE_STATEMENT_CACHE_SIZE,
+            connect_timeout_seconds=settings.DATABASE_CONNECT_TIMEOUT_SECONDS,
+            acquire_timeout_seconds=settings.DATABASE_ACQUIRE_TIMEOUT_SECONDS,
+            command_timeout_seconds=settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
         )
-    )
-    try:
+        cleanup.push_async_callback(database.close)
+        async with database.connection() as connection:
+            applied = await apply_migrations(connection)
+        logger.info("database ready", extra={"migrations_applied": applied})
+        app.state.database = database
+        sweeper = asyncio.create_task(
+            sweep_inactive_sessions(
+                SessionService(database, settings),
+                interval_seconds=settings.SESSION_SWEEP_INTERVAL_SECONDS,
+            )
+        )
+        cleanup.push_async_callback(cancel_and_wait, sweeper)
         yield
-    finally:
-        sweeper.cancel()
-        await asyncio.gather(sweeper, return_exceptions=True)
-        await database.close()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
 
 
 def nexero_error_response(request: Request, error: NexeroError) -> JSONResponse:

@@ -51,7 +51,8 @@ class PayloadTooLargeError(NexeroError):
 
 
 class DatabaseUnavailableError(NexeroError):
-    """Transient: nothing was committed, the client should retry after a pause."""
+    """Transient: the write was rolled back (or, if the connection died during COMMIT, may have
+    landed). Either way the client should retry after a pause; retries never duplicate."""
 
     status_code = 503
     message = "Database unavailable, retry later"

@@ -8,9 +8,16 @@ ALTER TABLE public.vr_sessions
     ADD COLUMN IF NOT EXISTS duration_seconds INTEGER
         GENERATED ALWAYS AS (round(extract(epoch FROM (ended_at - started_at)))::integer) STORED;
 
+-- Backfill existing rows without touching their updated_at: the trigger is off while we do it.
+ALTER TABLE public.vr_sessions DISABLE TRIGGER update_vr_sessions_updated_at;
+
 UPDATE public.vr_sessions
-SET last_seen_at = coalesce(ended_at, started_at)
-WHERE last_seen_at IS NULL;
+SET last_seen_at = coalesce(last_seen_at, ended_at, started_at),
+    -- The original schema allowed a NULL status; derive it from the session's end.
+    status = coalesce(status, CASE WHEN ended_at IS NULL THEN 'active' ELSE 'completed' END)
+WHERE last_seen_at IS NULL OR status IS NULL;
+
+ALTER TABLE public.vr_sessions ENABLE TRIGGER update_vr_sessions_updated_at;
 
 ALTER TABLE public.vr_sessions
     ALTER COLUMN last_seen_at SET DEFAULT NOW(),

@@ -19,6 +19,7 @@ SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10
 
 DatabaseFactory = Callable[[], Awaitable[str]]
+Connect = Callable[[str], Awaitable[asyncpg.Connection]]
 
 
 def migration_versions() -> list[str]:
@@ -46,7 +47,7 @@ async def new_database(server_dsn: str) -> AsyncIterator[DatabaseFactory]:
 
 
 @pytest.fixture
-async def connect() -> AsyncIterator[Callable[[str], Awaitable[asyncpg.Connection]]]:
+async def connect() -> AsyncIterator[Connect]:
     """Opens connections that are closed when the test ends."""
     opened: list[asyncpg.Connection] = []
 
@@ -101,7 +102,7 @@ async def wait_until_queued_for_the_lock(connection: asyncpg.Connection, *, coun
 
 
 async def test_migrating_an_empty_database_creates_the_tables_and_records_every_file(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
 
@@ -116,7 +117,7 @@ async def test_migrating_an_empty_database_creates_the_tables_and_records_every_
 
 
 async def test_migrating_again_applies_nothing(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     await apply_migrations(connection)
@@ -128,7 +129,7 @@ async def test_migrating_again_applies_nothing(
 
 
 async def test_concurrent_migrations_apply_each_file_exactly_once(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     dsn = await new_database()
     first, second, lock_holder, observer = [await connect(dsn) for _ in range(4)]
@@ -151,7 +152,7 @@ async def test_concurrent_migrations_apply_each_file_exactly_once(
 
 async def test_failing_migration_leaves_no_trace(
     new_database: DatabaseFactory,
-    connect: Callable[[str], Awaitable[asyncpg.Connection]],
+    connect: Connect,
     tmp_path: Path,
 ) -> None:
     (tmp_path / "0001_good.sql").write_text("CREATE TABLE public.first_table (id int);")
@@ -166,7 +167,7 @@ async def test_failing_migration_leaves_no_trace(
 
 
 async def test_database_with_the_original_schema_migrates_keeping_its_rows(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
@@ -247,7 +248,7 @@ async def test_database_with_the_original_schema_migrates_keeping_its_rows(
 
 
 async def test_migrating_the_original_schema_keeps_each_sessions_updated_at(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
@@ -271,7 +272,7 @@ async def test_migrating_the_original_schema_keeps_each_sessions_updated_at(
 
 
 async def test_original_sessions_without_a_status_migrate_with_one_derived_from_ended_at(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
@@ -298,7 +299,7 @@ async def test_original_sessions_without_a_status_migrate_with_one_derived_from_
 
 
 async def test_updated_at_trigger_still_works_after_migrating_the_original_schema(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
@@ -320,7 +321,7 @@ async def test_updated_at_trigger_still_works_after_migrating_the_original_schem
 
 
 async def test_row_level_security_is_enabled_on_every_table(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
 
@@ -337,7 +338,7 @@ async def test_row_level_security_is_enabled_on_every_table(
 
 
 async def test_service_role_policy_exists_exactly_when_the_role_does(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     """Runs on whatever the cluster holds: plain PostgreSQL (no role) or Supabase-like."""
     connection = await connect(await new_database())
@@ -349,7 +350,7 @@ async def test_service_role_policy_exists_exactly_when_the_role_does(
 
 
 async def test_service_role_gets_the_allow_all_policy_on_every_table(
-    new_database: DatabaseFactory, connect: Callable[[str], Awaitable[asyncpg.Connection]]
+    new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
     # Roles are cluster-wide and other databases may rely on it: created if absent, never dropped.

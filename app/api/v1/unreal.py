@@ -34,7 +34,7 @@ NOT_FOUND = {
     }
 }
 UNAVAILABLE = {
-    503: {"description": "Database unavailable: nothing was stored; retry after Retry-After."}
+    503: {"description": "Database unavailable: retry after Retry-After; retries never duplicate."}
 }
 IdempotencyKey = Annotated[
     str | None,
