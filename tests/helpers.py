@@ -4,6 +4,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 
 START = "/api/v1/unreal/session/start"
@@ -33,3 +34,14 @@ async def start_session(client: httpx.AsyncClient, **fields: Any) -> str:
     response = await client.post(START, json=body)
     assert response.status_code == 201, response.text
     return response.json()["session_id"]
+
+
+def distinct_events(count: int) -> list[dict[str, Any]]:
+    now = time.time()
+    return [event("room_view", at=now, event_data={"step": step}) for step in range(count)]
+
+
+async def count_events(db: asyncpg.Connection, session_id: str) -> int:
+    return await db.fetchval(
+        "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
+    )

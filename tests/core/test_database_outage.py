@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import AppFactory
-from tests.helpers import BATCH, END, EVENT, START, event, fguid, start_session
+from tests.helpers import BATCH, END, EVENT, START, count_events, event, fguid, start_session
 
 PROXY_HOST = "127.0.0.1"
 CHUNK_BYTES = 65_536
@@ -252,12 +252,6 @@ async def stored_state(db: asyncpg.Connection, session_id: str) -> dict[str, Any
     )
     assert row is not None
     return dict(row)
-
-
-async def count_events(db: asyncpg.Connection, session_id: str) -> int:
-    return await db.fetchval(
-        "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
-    )
 
 
 async def repeated_event_ids(db: asyncpg.Connection, session_id: str) -> list[asyncpg.Record]:

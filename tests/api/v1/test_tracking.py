@@ -9,13 +9,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from tests.helpers import BATCH, END, EVENT, event, start_session
-
-
-async def count_events(db: asyncpg.Connection, session_id: str) -> int:
-    return await db.fetchval(
-        "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
-    )
+from tests.helpers import BATCH, END, EVENT, count_events, event, start_session
 
 
 async def rejected_rows(db: asyncpg.Connection, session_id: str) -> list[asyncpg.Record]:

@@ -1,0 +1,409 @@
+"""Request bodies through the real app: size on the wire and after gzip, content encodings,
+and JSON that cannot be parsed or has the wrong shape. Each limit at its edge and one past it."""
+
+import gzip
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import AppFactory
+from tests.helpers import (
+    BATCH,
+    EVENT,
+    count_events,
+    distinct_events,
+    event,
+    start_session,
+)
+
+JSON_CONTENT = {"content-type": "application/json"}
+GZIP_JSON_CONTENT = {"content-type": "application/json", "content-encoding": "gzip"}
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+
+
+def padded_to(document: dict[str, Any], size: int) -> bytes:
+    """The document as JSON, followed by spaces (still valid JSON) up to exactly `size` bytes."""
+    text = json.dumps(document, separators=(",", ":")).encode()
+    assert len(text) <= size, f"document is already {len(text)} bytes"
+    return text + b" " * (size - len(text))
+
+
+async def in_chunks(body: bytes, chunk_size: int = 1000) -> AsyncIterator[bytes]:
+    """A streamed body: httpx sends it chunked, without a Content-Length."""
+    for start in range(0, len(body), chunk_size):
+        yield body[start : start + chunk_size]
+
+
+# --- body size on the wire ------------------------------------------------------------------
+
+
+async def test_body_of_exactly_max_body_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
+
+        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert len(body) == 2048
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_body_one_byte_over_max_body_bytes_is_refused_with_413_naming_the_limit(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
+
+        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_chunked_body_without_content_length_of_exactly_max_body_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
+        request = client.build_request(
+            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
+        )
+
+        response = await client.send(request)
+
+    assert "content-length" not in request.headers
+    assert request.headers["transfer-encoding"] == "chunked"
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_chunked_body_without_content_length_over_max_body_bytes_is_refused_with_413(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=2048) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
+        request = client.build_request(
+            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
+        )
+
+        response = await client.send(request)
+
+    assert "content-length" not in request.headers
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_accepts_a_valid_body_of_exactly_one_mebibyte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
+
+    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_default_app_refuses_a_body_of_one_mebibyte_and_one_byte_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body exceeds the limit of 1048576 bytes"}
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_refuses_a_chunked_body_over_one_mebibyte_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(
+        BATCH, content=in_chunks(body, chunk_size=65_536), headers=JSON_CONTENT
+    )
+
+    assert response.status_code == 413
+    assert await count_events(db, session_id) == 0
+
+
+# --- gzip and other encodings ---------------------------------------------------------------
+
+
+async def test_gzip_body_is_decompressed_and_its_events_stored(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = {"session_id": session_id, "events": distinct_events(3)}
+
+    response = await client.post(
+        BATCH, content=gzip.compress(json.dumps(body).encode()), headers=GZIP_JSON_CONTENT
+    )
+
+    assert response.status_code == 202, response.text
+    assert response.json()["processed"] == 3
+    assert await count_events(db, session_id) == 3
+
+
+async def test_wire_limit_applies_to_the_compressed_bytes_of_a_gzip_body(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_BODY_BYTES=1000) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 5000)
+        compressed = gzip.compress(body)
+
+        response = await client.post(BATCH, content=compressed, headers=GZIP_JSON_CONTENT)
+
+    assert len(compressed) <= 1000 < len(body)
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_gzip_body_decompressing_to_exactly_max_decompressed_bytes_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 4096)
+
+        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_gzip_body_decompressing_to_one_byte_over_the_limit_is_refused_with_413(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
+        session_id = await start_session(client)
+        body = padded_to({"session_id": session_id, "events": [event()]}, 4097)
+
+        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Decompressed request body exceeds the limit of 4096 bytes"
+    }
+    assert await count_events(db, session_id) == 0
+
+
+async def test_default_app_accepts_gzip_decompressing_to_exactly_one_mebibyte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
+
+    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 1
+
+
+async def test_default_app_refuses_gzip_decompressing_to_one_mebibyte_and_one_byte(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
+
+    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": "Decompressed request body exceeds the limit of 1048576 bytes"
+    }
+    assert await count_events(db, session_id) == 0
+
+
+async def test_gzip_bomb_is_refused_with_413(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    document = json.dumps({"session_id": session_id, "events": [event()]}).encode()
+    bomb = gzip.compress(document + b" " * (16 * DEFAULT_MAX_BODY_BYTES))
+
+    response = await client.post(BATCH, content=bomb, headers=GZIP_JSON_CONTENT)
+
+    assert len(bomb) < DEFAULT_MAX_BODY_BYTES // 20
+    assert response.status_code == 413
+    assert "Decompressed request body" in response.json()["detail"]
+    assert await count_events(db, session_id) == 0
+
+
+def corrupt_gzip_bodies() -> dict[str, bytes]:
+    compressed = gzip.compress(json.dumps({"events": []}).encode())
+    wrong_checksum = compressed[:-8] + bytes([compressed[-8] ^ 0xFF]) + compressed[-7:]
+    return {
+        "not gzip at all": b'{"events": []}',
+        "gzip header then garbage": compressed[:10] + b"\xff" * 40,
+        "wrong checksum": wrong_checksum,
+    }
+
+
+@pytest.mark.parametrize("body", corrupt_gzip_bodies().values(), ids=corrupt_gzip_bodies())
+async def test_corrupt_gzip_body_is_refused_with_400(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post(BATCH, content=body, headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is not valid gzip"}
+
+
+TRUNCATIONS = {
+    "half of it": lambda compressed: compressed[: len(compressed) // 2],
+    "without its trailer": lambda compressed: compressed[:-8],
+}
+
+
+@pytest.mark.parametrize("truncate", TRUNCATIONS.values(), ids=TRUNCATIONS.keys())
+async def test_truncated_gzip_body_is_refused_with_400(
+    client: httpx.AsyncClient, db: asyncpg.Connection, truncate: Callable[[bytes], bytes]
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": distinct_events(20)}).encode()
+    truncated = truncate(gzip.compress(body))
+
+    response = await client.post(BATCH, content=truncated, headers=GZIP_JSON_CONTENT)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is truncated gzip"}
+    assert await count_events(db, session_id) == 0
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate", "zstd", "gzip, br"])
+async def test_content_encoding_other_than_gzip_is_refused_with_415(
+    client: httpx.AsyncClient, db: asyncpg.Connection, encoding: str
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": [event()]}).encode()
+
+    response = await client.post(
+        BATCH,
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": encoding},
+    )
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": "Content-Encoding must be gzip or identity"}
+    assert await count_events(db, session_id) == 0
+
+
+# --- JSON that cannot be parsed or has the wrong shape --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"session_id": "abc", "events": [', "{bad json}", '{"events": [1, 2,]}', "{'single': 1}"],
+    ids=["unterminated", "unquoted key", "trailing comma", "single quotes"],
+)
+async def test_malformed_json_is_a_422_that_says_invalid_json_and_why(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    response = await client.post(BATCH, content=text, headers=JSON_CONTENT)
+
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["type"] == "json_invalid"
+    with pytest.raises(json.JSONDecodeError) as parse_error:
+        json.loads(text)
+    assert problem["msg"] == f"Invalid JSON: {parse_error.value.msg}"
+
+
+@pytest.mark.parametrize(
+    ("path", "body_without_session", "field"),
+    [
+        (BATCH, {"events": "not a list"}, "events"),
+        (BATCH, {"events": {"event_type": "room_view"}}, "events"),
+        (
+            EVENT,
+            {"event_type": "room_view", "timestamp": 1728234590, "event_data": 42},
+            "event_data",
+        ),
+    ],
+    ids=["events a string", "events an object", "event_data a number"],
+)
+async def test_wrong_type_is_a_422_naming_the_field(
+    client: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    path: str,
+    body_without_session: dict[str, Any],
+    field: str,
+) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(path, json={"session_id": session_id, **body_without_session})
+
+    assert response.status_code == 422
+    assert ["body", field] in [problem["loc"] for problem in response.json()["detail"]]
+    assert await count_events(db, session_id) == 0
+
+
+@pytest.mark.parametrize("path", [BATCH, EVENT])
+async def test_session_id_as_a_number_is_a_422_naming_session_id(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.post(path, json={"session_id": 12345, "events": [], **event()})
+
+    assert response.status_code == 422
+    assert ["body", "session_id"] in [problem["loc"] for problem in response.json()["detail"]]
+
+
+DEPTH = 100_000
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        (BATCH, "[" * DEPTH + "]" * DEPTH),
+        (BATCH, '{"events": [' + '{"a":' * DEPTH + "1" + "}" * DEPTH + "]}"),
+        (EVENT, '{"event_type": "x", "event_data": ' + "[" * DEPTH + "]" * DEPTH + "}"),
+    ],
+    ids=["whole body", "inside events", "inside event_data"],
+)
+async def test_json_nested_a_hundred_thousand_levels_deep_is_a_client_error(
+    client: httpx.AsyncClient, path: str, text: str
+) -> None:
+    response = await client.post(path, content=text, headers=JSON_CONTENT)
+
+    assert 400 <= response.status_code < 500, response.text
+
+
+async def test_empty_body_is_a_client_error(client: httpx.AsyncClient) -> None:
+    response = await client.post(BATCH, content=b"", headers=JSON_CONTENT)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_body_with_a_non_json_content_type_is_a_client_error(
+    client: httpx.AsyncClient, db: asyncpg.Connection, content_type: str
+) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": [event()]})
+
+    response = await client.post(BATCH, content=body, headers={"content-type": content_type})
+
+    assert 400 <= response.status_code < 500, response.text
+    assert await count_events(db, session_id) == 0
