@@ -78,9 +78,7 @@ class SessionService:
         ended_at = _server_time(clock, request.session_end, "session_end")
         async with self._database.transaction() as connection:
             store = SessionStore(connection)
-            session = await store.get(request.session_id, for_update=True)
-            if session is None:
-                raise NotFoundError(SESSION_NOT_FOUND)
+            session = found(await store.get(request.session_id, for_update=True))
             if session.end_reason == "client":
                 return session
             if ended_at < session.started_at:
@@ -88,31 +86,29 @@ class SessionService:
                 raise InvalidInputError.single(
                     "body", "session_end", msg=f"must not be before the session's start ({started})"
                 )
-            ended = await store.end(request.session_id, ended_at=ended_at)
-        if ended is None:
-            raise NotFoundError(SESSION_NOT_FOUND)
-        return ended
+            return found(await store.end(request.session_id, ended_at=ended_at))
 
     async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
         """Record that the headset is still there."""
         async with self._database.transaction() as connection:
-            session = await SessionStore(connection).touch(session_id)
-        if session is None:
-            raise NotFoundError(SESSION_NOT_FOUND)
-        return session
+            return found(await SessionStore(connection).touch(session_id))
 
     async def status(self, session_id: uuid.UUID) -> SessionRecord:
         async with self._database.connection() as connection:
-            session = await SessionStore(connection).get(session_id)
-        if session is None:
-            raise NotFoundError(SESSION_NOT_FOUND)
-        return session
+            return found(await SessionStore(connection).get(session_id))
 
     async def close_inactive_sessions(self) -> int:
         """Close, as timed_out, active sessions silent for SESSION_TIMEOUT_MINUTES."""
         idle_for = timedelta(minutes=self._settings.SESSION_TIMEOUT_MINUTES)
         async with self._database.transaction() as connection:
             return await SessionStore(connection).close_inactive(idle_for=idle_for)
+
+
+def found(session: SessionRecord | None) -> SessionRecord:
+    """The session, or the contract's 404."""
+    if session is None:
+        raise NotFoundError(SESSION_NOT_FOUND)
+    return session
 
 
 def _server_time(clock: RequestClock, client_time: datetime, field: str) -> datetime:

@@ -11,13 +11,13 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.core.database import Database
-from app.core.errors import InvalidInputError, NotFoundError
+from app.core.errors import InvalidInputError
 from app.core.event_store import EventRow, EventStore, Rejection
 from app.core.session_store import SessionStore
 from app.models.fields import problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.clock import ImplausibleTimeError, RequestClock
-from app.services.session_service import SESSION_NOT_FOUND
+from app.services.session_service import found
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
 
@@ -191,8 +191,7 @@ class TrackingService:
 
 async def _record_activity(sessions: SessionStore, session_id: uuid.UUID) -> None:
     """Events count as activity; an unknown session fails the whole request with 404."""
-    if await sessions.touch(session_id) is None:
-        raise NotFoundError(SESSION_NOT_FOUND)
+    found(await sessions.touch(session_id))
 
 
 def _event_data_object(value: Any) -> dict[str, Any]:
