@@ -91,6 +91,8 @@ def blank_to_none(value: Any) -> Any:
     """Absent, as sloppy clients spell it: "" or whitespace. Numbers become their text."""
     if isinstance(value, str) and not value.strip():
         return None
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain NUL characters")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return value

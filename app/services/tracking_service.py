@@ -73,7 +73,7 @@ class TrackingService:
                 request.session_id, [(0, row)], received_at=clock.received_at
             )
         if outcome.refused:
-            raise InvalidInputError.single("body", "event_data", msg=outcome.refused[0])
+            raise InvalidInputError.single("body", msg=outcome.refused[0])
         return EventResult(
             event_id=row.event_id,
             duplicate=row.event_id not in outcome.inserted_ids,
@@ -96,6 +96,8 @@ class TrackingService:
         result = BatchResult(total=len(request.events), received_at=clock.received_at)
         rows: list[tuple[int, EventRow]] = []
         first_index_of: dict[uuid.UUID, int] = {}
+        # (index, index of the same event earlier in the batch, its event_id)
+        repeats: list[tuple[int, int, uuid.UUID]] = []
         for index, raw_event in enumerate(request.events):
             try:
                 row = self._raw_to_row(raw_event, session_id=request.session_id, clock=clock)
@@ -103,7 +105,7 @@ class TrackingService:
                 result.rejections.append(_rejection(index, raw_event, error.reason, error.field))
                 continue
             if row.event_id in first_index_of:
-                result.duplicates.append((index, row.event_id))
+                repeats.append((index, first_index_of[row.event_id], row.event_id))
                 continue
             first_index_of[row.event_id] = index
             rows.append((index, row))
@@ -120,6 +122,13 @@ class TrackingService:
                     result.stored += 1
                 else:
                     result.duplicates.append((index, row.event_id))
+            # A repeat within the batch shares the fate of its first occurrence.
+            for index, first_index, event_id in repeats:
+                if first_index in outcome.refused:
+                    reason = outcome.refused[first_index]
+                    result.rejections.append(_rejection(index, request.events[index], reason))
+                else:
+                    result.duplicates.append((index, event_id))
             await events.record_rejections(
                 request.session_id,
                 result.rejections,

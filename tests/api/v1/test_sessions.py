@@ -339,3 +339,15 @@ async def test_start_with_client_clock_skew_is_corrected_by_sent_at(
         "SELECT started_at FROM vr_sessions WHERE id = $1", uuid.UUID(session_id)
     )
     assert abs(started_at.timestamp() - (now - 5)) < 30
+
+
+async def test_nul_character_in_a_label_is_422_not_a_database_error(
+    client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL text cannot hold NUL: it is refused at the edge, naming the field."""
+    response = await client.post(
+        START, json={"session_start": time.time(), "customer_id": "a\u0000b"}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "customer_id"]

@@ -221,6 +221,22 @@ async def test_row_refused_by_a_database_trigger_is_isolated(
     assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [1]
 
 
+async def test_repeat_of_a_refused_event_in_the_same_batch_is_refused_too(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    poisoned = event(at=1728234590, event_id="evt-nul", event_data={"note": "\u0000"})
+    events = [poisoned, event(at=1728234591), poisoned]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    body = response.json()
+    assert (body["processed"], body["failed"]) == (1, 2)
+    assert [error["index"] for error in body["errors"]] == [0, 2]
+    assert body["duplicates"] == []
+    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [0, 2]
+
+
 async def test_single_event_refused_by_postgresql_is_422(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
@@ -230,7 +246,8 @@ async def test_single_event_refused_by_postgresql_is_422(
     response = await client.post(EVENT, json=body)
 
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", "event_data"]
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert "database rejected the event" in response.json()["detail"][0]["msg"]
     assert await count_events(db, session_id) == 0
 
 
