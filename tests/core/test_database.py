@@ -1,0 +1,61 @@
+"""The database layer's decisions that need no outage to show: pooler detection and which
+driver errors count as transient (503) rather than refused data."""
+
+import asyncpg
+import pytest
+
+from app.core.database import is_rejected_data, is_transient, statement_cache_size_for
+
+
+@pytest.mark.parametrize(
+    ("dsn", "expected"),
+    [
+        ("postgresql://postgres.abc:pw@aws-0-eu-west-1.pooler.supabase.com:6543/postgres", 0),
+        ("postgresql://postgres.abc:pw@aws-0-eu-west-1.pooler.supabase.com:5432/postgres", 0),
+        ("postgresql://app:pw@pgbouncer.internal:6543/app", 0),
+        ("postgresql://postgres:pw@db.abc.supabase.co:5432/postgres", 100),
+        ("postgresql://postgres:@/postgres?host=/tmp/nexero", 100),
+    ],
+)
+def test_prepared_statement_cache_is_off_behind_transaction_poolers(
+    dsn: str, expected: int
+) -> None:
+    assert statement_cache_size_for(dsn, None) == expected
+
+
+def test_configured_statement_cache_size_wins() -> None:
+    assert statement_cache_size_for("postgresql://h:6543/db", 50) == 50
+    assert statement_cache_size_for("postgresql://h:5432/db", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.TooManyConnectionsError("too many clients"),
+        asyncpg.exceptions.SerializationError("could not serialize access"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection"),
+        asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        ConnectionRefusedError(111, "Connection refused"),
+        TimeoutError(),
+    ],
+)
+def test_connection_and_capacity_errors_are_transient(error: BaseException) -> None:
+    assert is_transient(error)
+    assert not is_rejected_data(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.UntranslatableCharacterError("unsupported Unicode escape sequence"),
+        asyncpg.exceptions.UniqueViolationError("duplicate key"),
+        asyncpg.exceptions.CheckViolationError("violates check constraint"),
+        asyncpg.exceptions.RaiseError("poison event refused"),
+    ],
+)
+def test_data_errors_are_refusals_not_outages(error: BaseException) -> None:
+    assert is_rejected_data(error)
+    assert not is_transient(error)
