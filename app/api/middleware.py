@@ -17,9 +17,7 @@ REQUEST_ID_HEADER = b"x-request-id"
 ACCEPTABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
-async def send_json(
-    send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]]
-) -> None:
+async def send_json(send: Send, status: int, body: dict[str, str]) -> None:
     payload = json.dumps(body).encode()
     await send(
         {
@@ -28,7 +26,6 @@ async def send_json(
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                *headers,
             ],
         }
     )
@@ -97,10 +94,7 @@ class RequestContextMiddleware:
             logger.exception("unhandled error")
             if not response_started:
                 await send_json(
-                    send_with_id,
-                    500,
-                    {"detail": "Internal server error", "request_id": request_id},
-                    [],
+                    send_with_id, 500, {"detail": "Internal server error", "request_id": request_id}
                 )
         finally:
             route = getattr(scope.get("route"), "path", None)
@@ -135,7 +129,7 @@ class RequestBodyMiddleware:
         headers = dict(scope["headers"])
         encoding = headers.get(b"content-encoding", b"identity").strip().lower()
         if encoding not in (b"identity", b"gzip"):
-            await send_json(send, 415, {"detail": "Content-Encoding must be gzip or identity"}, [])
+            await send_json(send, 415, {"detail": "Content-Encoding must be gzip or identity"})
             return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
@@ -167,7 +161,7 @@ class RequestBodyMiddleware:
                 )
                 return
             except ValueError as error:
-                await send_json(send, 400, {"detail": f"Request body is {error}"}, [])
+                await send_json(send, 400, {"detail": f"Request body is {error}"})
                 return
 
         # Updated in place, so that outer middleware sees what routing adds to the scope.
@@ -191,4 +185,4 @@ class RequestBodyMiddleware:
 
     @staticmethod
     async def _too_large(send: Send, what: str, limit: int) -> None:
-        await send_json(send, 413, {"detail": f"{what} exceeds the limit of {limit} bytes"}, [])
+        await send_json(send, 413, {"detail": f"{what} exceeds the limit of {limit} bytes"})
