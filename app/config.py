@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     ENVIRONMENT: Environment = "development"
     LOG_LEVEL: Literal["debug", "info", "warning", "error"] = "info"
-    API_VERSION: str = "v1"
+    # The original configuration's name; this server implements v1 only, so anything else is
+    # refused at start-up rather than silently ignored.
+    API_VERSION: Literal["v1"] = "v1"
     APP_VERSION: str = "1.0.0"
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

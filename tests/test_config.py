@@ -1,0 +1,71 @@
+"""Settings are validated at start-up: a wrong value stops the start with a clear message."""
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings
+
+
+def settings(**values: object) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+def test_defaults_are_the_documented_limits() -> None:
+    defaults = settings()
+
+    assert defaults.MAX_BODY_BYTES == defaults.MAX_DECOMPRESSED_BODY_BYTES == 1_048_576
+    assert defaults.MAX_BATCH_EVENTS == 1000
+    assert defaults.MAX_EVENT_DATA_BYTES == 16_384
+    assert defaults.MAX_EVENT_DATA_DEPTH == 10
+    assert defaults.SESSION_TIMEOUT_MINUTES == 30
+    assert defaults.CORS_ORIGINS == []
+
+
+def test_supabase_url_without_database_url_explains_what_to_set() -> None:
+    with pytest.raises(ValidationError, match="Set DATABASE_URL to the Supabase connection string"):
+        settings(DATABASE_URL=None, SUPABASE_URL="https://project.supabase.co")
+
+
+def test_supabase_url_next_to_database_url_is_accepted() -> None:
+    configured = settings(
+        DATABASE_URL="postgresql://postgres@db.project.supabase.co:5432/postgres",
+        SUPABASE_URL="https://project.supabase.co",
+    )
+
+    assert configured.DATABASE_URL is not None
+
+
+def test_an_api_version_this_server_does_not_implement_is_refused() -> None:
+    with pytest.raises(ValidationError, match="API_VERSION"):
+        settings(API_VERSION="v2")
+
+
+def test_pool_minimum_above_maximum_is_refused() -> None:
+    with pytest.raises(ValidationError, match="DATABASE_POOL_MIN_SIZE"):
+        settings(DATABASE_POOL_MIN_SIZE=20, DATABASE_POOL_MAX_SIZE=10)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_BODY_BYTES", 0),
+        ("MAX_BATCH_EVENTS", 0),
+        ("MAX_EVENT_DATA_DEPTH", 0),
+        ("SESSION_TIMEOUT_MINUTES", 0),
+        ("LOG_LEVEL", "verbose"),
+        ("ENVIRONMENT", "prod"),
+    ],
+)
+def test_out_of_range_values_are_refused_naming_the_setting(name: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=name):
+        settings(**{name: value})
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BATCH_EVENTS", "250")
+    monkeypatch.setenv("SESSION_TIMEOUT_MINUTES", "12.5")
+
+    configured = settings()
+
+    assert configured.MAX_BATCH_EVENTS == 250
+    assert configured.SESSION_TIMEOUT_MINUTES == 12.5
