@@ -38,113 +38,76 @@ async def in_chunks(body: bytes, chunk_size: int = 1000) -> AsyncIterator[bytes]
         yield body[start : start + chunk_size]
 
 
-# --- body size on the wire ------------------------------------------------------------------
+# --- body size on the wire and after decompression --------------------------------------------
 
 
-async def test_body_of_exactly_max_body_bytes_is_accepted(
-    app_with: AppFactory, db: asyncpg.Connection
-) -> None:
-    async with app_with(MAX_BODY_BYTES=2048) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
-
-        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
-
-    assert len(body) == 2048
-    assert response.status_code == 202, response.text
-    assert await count_events(db, session_id) == 1
-
-
-async def test_body_one_byte_over_max_body_bytes_is_refused_with_413_naming_the_limit(
-    app_with: AppFactory, db: asyncpg.Connection
-) -> None:
-    async with app_with(MAX_BODY_BYTES=2048) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
-
-        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
-
-    assert response.status_code == 413
-    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
-    assert await count_events(db, session_id) == 0
-
-
-async def test_chunked_body_without_content_length_of_exactly_max_body_bytes_is_accepted(
-    app_with: AppFactory, db: asyncpg.Connection
-) -> None:
-    async with app_with(MAX_BODY_BYTES=2048) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 2048)
+async def post_batch_of_size(
+    client: httpx.AsyncClient, size: int, *, encoding: str
+) -> tuple[str, httpx.Response]:
+    """A valid one-event batch padded to exactly `size` bytes of JSON, sent as `encoding`:
+    "identity", "chunked" (streamed without Content-Length) or "gzip"."""
+    session_id = await start_session(client)
+    body = padded_to({"session_id": session_id, "events": [event()]}, size)
+    if encoding == "gzip":
+        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
+    elif encoding == "chunked":
         request = client.build_request(
-            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
+            "POST", BATCH, content=in_chunks(body, chunk_size=65_536), headers=JSON_CONTENT
         )
-
+        assert "content-length" not in request.headers
+        assert request.headers["transfer-encoding"] == "chunked"
         response = await client.send(request)
-
-    assert "content-length" not in request.headers
-    assert request.headers["transfer-encoding"] == "chunked"
-    assert response.status_code == 202, response.text
-    assert await count_events(db, session_id) == 1
+    else:
+        response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+    return session_id, response
 
 
-async def test_chunked_body_without_content_length_over_max_body_bytes_is_refused_with_413(
-    app_with: AppFactory, db: asyncpg.Connection
+WIRE_LIMIT = "Request body exceeds the limit of {limit} bytes"
+DECOMPRESSED_LIMIT = "Decompressed request body exceeds the limit of {limit} bytes"
+SIZE_EDGES = [
+    pytest.param("MAX_BODY_BYTES", "identity", WIRE_LIMIT, id="wire"),
+    pytest.param("MAX_BODY_BYTES", "chunked", WIRE_LIMIT, id="wire-chunked"),
+    pytest.param("MAX_DECOMPRESSED_BODY_BYTES", "gzip", DECOMPRESSED_LIMIT, id="decompressed"),
+]
+
+
+@pytest.mark.parametrize(("setting", "encoding", "message"), SIZE_EDGES)
+async def test_body_of_exactly_the_configured_limit_is_accepted(
+    app_with: AppFactory, db: asyncpg.Connection, setting: str, encoding: str, message: str
 ) -> None:
-    async with app_with(MAX_BODY_BYTES=2048) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 2049)
-        request = client.build_request(
-            "POST", BATCH, content=in_chunks(body, chunk_size=300), headers=JSON_CONTENT
-        )
-
-        response = await client.send(request)
-
-    assert "content-length" not in request.headers
-    assert response.status_code == 413
-    assert response.json() == {"detail": "Request body exceeds the limit of 2048 bytes"}
-    assert await count_events(db, session_id) == 0
-
-
-async def test_default_app_accepts_a_valid_body_of_exactly_one_mebibyte(
-    client: httpx.AsyncClient, db: asyncpg.Connection
-) -> None:
-    session_id = await start_session(client)
-    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
-
-    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+    async with app_with(**{setting: 2048}) as client:
+        session_id, response = await post_batch_of_size(client, 2048, encoding=encoding)
 
     assert response.status_code == 202, response.text
     assert await count_events(db, session_id) == 1
 
 
-async def test_default_app_refuses_a_body_of_one_mebibyte_and_one_byte_with_413(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+@pytest.mark.parametrize(("setting", "encoding", "message"), SIZE_EDGES)
+async def test_body_one_byte_over_the_configured_limit_is_413_naming_the_limit(
+    app_with: AppFactory, db: asyncpg.Connection, setting: str, encoding: str, message: str
 ) -> None:
-    session_id = await start_session(client)
-    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
-
-    response = await client.post(BATCH, content=body, headers=JSON_CONTENT)
+    async with app_with(**{setting: 2048}) as client:
+        session_id, response = await post_batch_of_size(client, 2049, encoding=encoding)
 
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body exceeds the limit of 1048576 bytes"}
+    assert response.json() == {"detail": message.format(limit=2048)}
     assert await count_events(db, session_id) == 0
 
 
-async def test_default_app_refuses_a_chunked_body_over_one_mebibyte_with_413(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+@pytest.mark.parametrize(("setting", "encoding", "message"), SIZE_EDGES)
+async def test_default_limit_is_one_mebibyte_at_the_edge_and_past_it(
+    client: httpx.AsyncClient, db: asyncpg.Connection, setting: str, encoding: str, message: str
 ) -> None:
-    session_id = await start_session(client)
-    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
-
-    response = await client.post(
-        BATCH, content=in_chunks(body, chunk_size=65_536), headers=JSON_CONTENT
+    at_edge, accepted = await post_batch_of_size(client, DEFAULT_MAX_BODY_BYTES, encoding=encoding)
+    past_edge, refused = await post_batch_of_size(
+        client, DEFAULT_MAX_BODY_BYTES + 1, encoding=encoding
     )
 
-    assert response.status_code == 413
-    assert await count_events(db, session_id) == 0
-
-
-# --- gzip and other encodings ---------------------------------------------------------------
+    assert accepted.status_code == 202, accepted.text
+    assert refused.status_code == 413
+    assert refused.json() == {"detail": message.format(limit=DEFAULT_MAX_BODY_BYTES)}
+    assert await count_events(db, at_edge) == 1
+    assert await count_events(db, past_edge) == 0
 
 
 async def test_gzip_body_is_decompressed_and_its_events_stored(
@@ -175,62 +138,6 @@ async def test_wire_limit_applies_to_the_compressed_bytes_of_a_gzip_body(
     assert len(compressed) <= 1000 < len(body)
     assert response.status_code == 202, response.text
     assert await count_events(db, session_id) == 1
-
-
-async def test_gzip_body_decompressing_to_exactly_max_decompressed_bytes_is_accepted(
-    app_with: AppFactory, db: asyncpg.Connection
-) -> None:
-    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 4096)
-
-        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
-
-    assert response.status_code == 202, response.text
-    assert await count_events(db, session_id) == 1
-
-
-async def test_gzip_body_decompressing_to_one_byte_over_the_limit_is_refused_with_413(
-    app_with: AppFactory, db: asyncpg.Connection
-) -> None:
-    async with app_with(MAX_DECOMPRESSED_BODY_BYTES=4096) as client:
-        session_id = await start_session(client)
-        body = padded_to({"session_id": session_id, "events": [event()]}, 4097)
-
-        response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
-
-    assert response.status_code == 413
-    assert response.json() == {
-        "detail": "Decompressed request body exceeds the limit of 4096 bytes"
-    }
-    assert await count_events(db, session_id) == 0
-
-
-async def test_default_app_accepts_gzip_decompressing_to_exactly_one_mebibyte(
-    client: httpx.AsyncClient, db: asyncpg.Connection
-) -> None:
-    session_id = await start_session(client)
-    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES)
-
-    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
-
-    assert response.status_code == 202, response.text
-    assert await count_events(db, session_id) == 1
-
-
-async def test_default_app_refuses_gzip_decompressing_to_one_mebibyte_and_one_byte(
-    client: httpx.AsyncClient, db: asyncpg.Connection
-) -> None:
-    session_id = await start_session(client)
-    body = padded_to({"session_id": session_id, "events": [event()]}, DEFAULT_MAX_BODY_BYTES + 1)
-
-    response = await client.post(BATCH, content=gzip.compress(body), headers=GZIP_JSON_CONTENT)
-
-    assert response.status_code == 413
-    assert response.json() == {
-        "detail": "Decompressed request body exceeds the limit of 1048576 bytes"
-    }
-    assert await count_events(db, session_id) == 0
 
 
 async def test_gzip_bomb_is_refused_with_413(
