@@ -53,6 +53,15 @@ def statement_cache_size_for(dsn: str, configured: int | None) -> int:
     return 0 if behind_pooler else DEFAULT_STATEMENT_CACHE_SIZE
 
 
+def redacted(dsn: str) -> str:
+    """The URL without its password, fit for a log line."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 async def _init_connection(connection: asyncpg.Connection) -> None:
     for type_name in ("json", "jsonb"):
         await connection.set_type_codec(
@@ -83,16 +92,21 @@ class Database:
         acquire_timeout_seconds: float,
         command_timeout_seconds: float,
     ) -> "Database":
-        pool = await asyncpg.create_pool(
-            dsn,
-            min_size=min_size,
-            max_size=max_size,
-            statement_cache_size=statement_cache_size_for(dsn, statement_cache_size),
-            timeout=connect_timeout_seconds,
-            command_timeout=command_timeout_seconds,
-            init=_init_connection,
-            server_settings={"application_name": "nexero"},
-        )
+        try:
+            pool = await asyncpg.create_pool(
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                statement_cache_size=statement_cache_size_for(dsn, statement_cache_size),
+                timeout=connect_timeout_seconds,
+                command_timeout=command_timeout_seconds,
+                init=_init_connection,
+                server_settings={"application_name": "nexero"},
+            )
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+            raise DatabaseUnavailableError(
+                f"cannot connect to PostgreSQL at {redacted(dsn)}: {error!r}"
+            ) from error
         return cls(pool, acquire_timeout_seconds=acquire_timeout_seconds)
 
     async def close(self) -> None:

@@ -4,7 +4,10 @@ driver errors count as transient (503) rather than refused data."""
 import asyncpg
 import pytest
 
-from app.core.database import is_rejected_data, is_transient, statement_cache_size_for
+from app.core.database import is_rejected_data, is_transient, redacted, statement_cache_size_for
+from app.core.errors import DatabaseUnavailableError
+from app.main import create_app
+from tests.conftest import make_settings, serve
 
 
 @pytest.mark.parametrize(
@@ -59,3 +62,24 @@ def test_connection_and_capacity_errors_are_transient(error: BaseException) -> N
 def test_data_errors_are_refusals_not_outages(error: BaseException) -> None:
     assert is_rejected_data(error)
     assert not is_transient(error)
+
+
+def test_redacted_url_hides_only_the_password() -> None:
+    assert (
+        redacted("postgresql://postgres.abc:s3cret@pooler.supabase.com:6543/postgres")
+        == "postgresql://postgres.abc:***@pooler.supabase.com:6543/postgres"
+    )
+    assert (
+        redacted("postgresql://postgres@127.0.0.1/test") == "postgresql://postgres@127.0.0.1/test"
+    )
+
+
+async def test_start_up_against_an_unreachable_database_fails_naming_it_without_secrets() -> None:
+    app = create_app(make_settings("postgresql://app:s3cret@127.0.0.1:1/nexero"))
+
+    with pytest.raises(DatabaseUnavailableError) as failure:
+        async with serve(app):
+            pass
+
+    assert "127.0.0.1:1/nexero" in str(failure.value)
+    assert "s3cret" not in str(failure.value)
