@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     HEALTH_DATABASE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=5, ge=1)
 
-    # Kept from the original deployment so old configurations fail with a helpful message.
+    # The original deployment's setting, read only to explain what replaces it. (Its
+    # SUPABASE_KEY is ignored like any unknown variable.)
     SUPABASE_URL: str | None = None
-    SUPABASE_KEY: SecretStr | None = None
 
     # Request limits.
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1)
@@ -76,10 +76,6 @@ class Settings(BaseSettings):
                 "(Project Settings > Database > Connection string)."
             )
         return self
-
-    @property
-    def is_production(self) -> bool:
-        return self.ENVIRONMENT == "production"
 
 
 @lru_cache

@@ -45,11 +45,6 @@ class InvalidInputError(NexeroError):
         return cls([FieldProblem(loc=loc, msg=msg)])
 
 
-class PayloadTooLargeError(NexeroError):
-    status_code = 413
-    message = "Request body too large"
-
-
 class DatabaseUnavailableError(NexeroError):
     """Transient: the write was rolled back (or, if the connection died during COMMIT, may have
     landed). Either way the client should retry after a pause; retries never duplicate."""
