@@ -1,10 +1,12 @@
+"""The service's own endpoints: an index for people and a health check for platforms."""
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.deps import HealthServiceDep, SettingsDep
-from app.models.unreal import HealthResponse
+from app.models.health import HealthResponse, ServiceIndex
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["service"])
 
 
 def _format_uptime(seconds: float) -> str:
@@ -15,8 +17,15 @@ def _format_uptime(seconds: float) -> str:
     return f"{prefix}{hours}h {minutes:02d}m {secs:02d}s"
 
 
-@router.get(
+@router.get("/", response_model=ServiceIndex)
+async def index(settings: SettingsDep) -> ServiceIndex:
+    """What this service is and where to look next."""
+    return ServiceIndex(version=settings.APP_VERSION, docs="/docs", health="/health")
+
+
+@router.api_route(
     "/health",
+    methods=["GET", "HEAD"],
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "The database did not answer."}},
 )

@@ -301,13 +301,3 @@ class HeartbeatResponse(BaseModel):
     status: Literal["ok"] = "ok"
     session_id: UUID
     last_seen_at: UtcDateTime
-
-
-class HealthResponse(BaseModel):
-    status: Literal["healthy", "unhealthy"]
-    timestamp: UtcDateTime
-    environment: str
-    database: Literal["connected", "unavailable"]
-    version: str
-    uptime: str = Field(description="Time since the process started, e.g. '2h 03m 10s'.")
-    uptime_seconds: float
