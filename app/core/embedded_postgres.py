@@ -28,8 +28,11 @@ class EmbeddedPostgres:
         """Blocking: start the server if needed and return a connection URL."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
-        logger.info("embedded PostgreSQL running with its data in %s", self.data_dir)
-        return self._server.get_uri(database)
+        url = self._server.get_uri(database)
+        logger.info(
+            "embedded PostgreSQL running with its data in %s (psql '%s')", self.data_dir, url
+        )
+        return url
 
     def stop(self) -> None:
         """Blocking: release this process's hold on the server."""
