@@ -33,6 +33,14 @@ NOT_FOUND = {
         "content": {"application/json": {"example": {"detail": "Session not found"}}},
     }
 }
+BODY_ERRORS = {
+    400: {"description": "The body could not be read (invalid UTF-8, corrupt gzip)."},
+    413: {
+        "description": "The body exceeds MAX_BODY_BYTES, or MAX_DECOMPRESSED_BODY_BYTES "
+        "once decompressed."
+    },
+    415: {"description": "Content-Encoding other than gzip."},
+}
 UNAVAILABLE = {
     503: {"description": "Database unavailable: retry after Retry-After; retries never duplicate."}
 }
@@ -49,7 +57,11 @@ IdempotencyKey = Annotated[
     "/session",
     status_code=status.HTTP_201_CREATED,
     response_model=CompleteSessionResponse,
-    responses={409: {"description": "session_id reused for a different session"}, **UNAVAILABLE},
+    responses={
+        **BODY_ERRORS,
+        409: {"description": "session_id reused for a different session"},
+        **UNAVAILABLE,
+    },
 )
 async def receive_session(
     body: CompleteSessionRequest,
@@ -70,7 +82,11 @@ async def receive_session(
     "/session/start",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionCreatedResponse,
-    responses={409: {"description": "session_id reused for a different session"}, **UNAVAILABLE},
+    responses={
+        **BODY_ERRORS,
+        409: {"description": "session_id reused for a different session"},
+        **UNAVAILABLE,
+    },
 )
 async def start_session(
     body: SessionStartRequest,
@@ -85,7 +101,7 @@ async def start_session(
 @router.post(
     "/session/end",
     response_model=SessionEndResponse,
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> SessionEndResponse:
     """Close a session when the user leaves VR. Ending twice returns the first result."""
@@ -101,7 +117,7 @@ async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> Se
     "/tracking/event",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventAcceptedResponse,
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def track_event(
     body: TrackingEventRequest, service: TrackingServiceDep
@@ -117,7 +133,7 @@ async def track_event(
     "/tracking/batch",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchAcceptedResponse,
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def track_batch(
     body: TrackingBatchRequest, service: TrackingServiceDep, request_id: RequestIdDep
@@ -156,7 +172,7 @@ async def session_status(
 @router.post(
     "/session/{session_id}/heartbeat",
     response_model=HeartbeatResponse,
-    responses={**NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def heartbeat(
     session_id: Annotated[SessionId, Path()], service: SessionServiceDep
