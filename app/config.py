@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     DATABASE_CONNECT_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     DATABASE_ACQUIRE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0)
     DATABASE_COMMAND_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0)
+    # Adopting a large existing table (backfill, unique index) can take minutes.
+    DATABASE_MIGRATION_TIMEOUT_SECONDS: float = Field(default=3600.0, gt=0)
     HEALTH_DATABASE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=5, ge=1)
 
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     MAX_BATCH_EVENTS: int = Field(default=1000, ge=1)
     MAX_EVENT_DATA_BYTES: int = Field(default=16_384, ge=2)
     MAX_EVENT_DATA_DEPTH: int = Field(default=10, ge=1)
+    MAX_EVENT_TYPE_LENGTH: int = Field(default=64, ge=1)
+    MAX_EVENT_ID_LENGTH: int = Field(default=128, ge=1)
+    MAX_LABEL_LENGTH: int = Field(default=256, ge=1)
 
     # Timestamps and clock skew.
     MAX_FUTURE_SECONDS: float = Field(default=86_400, ge=0)

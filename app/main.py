@@ -55,7 +55,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         )
         cleanup.push_async_callback(database.close)
         async with database.connection() as connection:
-            applied = await apply_migrations(connection)
+            applied = await apply_migrations(
+                connection, timeout_seconds=settings.DATABASE_MIGRATION_TIMEOUT_SECONDS
+            )
         logger.info("database ready", extra={"migrations_applied": applied})
         app.state.database = database
         sweeper = asyncio.create_task(

@@ -14,6 +14,9 @@ from app.core.logging import request_id_var
 logger = logging.getLogger("nexero.request")
 
 REQUEST_ID_HEADER = b"x-request-id"
+CLIENT_CLOSED_REQUEST = 499
+# RFC 9110: x-gzip is to be read as gzip.
+GZIP_ENCODINGS = (b"gzip", b"x-gzip")
 ACCEPTABLE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -74,7 +77,8 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
+        # 499 (nginx's "client closed request") unless a response is sent.
+        status = CLIENT_CLOSED_REQUEST
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -92,6 +96,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             logger.exception("unhandled error")
+            status = 500
             if not response_started:
                 await send_json(
                     send_with_id, 500, {"detail": "Internal server error", "request_id": request_id}
@@ -128,7 +133,7 @@ class RequestBodyMiddleware:
             return
         headers = dict(scope["headers"])
         encoding = headers.get(b"content-encoding", b"identity").strip().lower()
-        if encoding not in (b"identity", b"gzip"):
+        if encoding != b"identity" and encoding not in GZIP_ENCODINGS:
             await send_json(send, 415, {"detail": "Content-Encoding must be gzip or identity"})
             return
         declared = headers.get(b"content-length")
@@ -152,7 +157,7 @@ class RequestBodyMiddleware:
             more_body = message.get("more_body", False)
         body = b"".join(chunks)
 
-        if encoding == b"gzip":
+        if encoding in GZIP_ENCODINGS:
             try:
                 body = gunzip(body, limit=self.max_decompressed_bytes)
             except DecompressedTooLargeError:
@@ -163,6 +168,14 @@ class RequestBodyMiddleware:
             except ValueError as error:
                 await send_json(send, 400, {"detail": f"Request body is {error}"})
                 return
+
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            await send_json(
+                send, 400, {"detail": f"Request body is not valid UTF-8 (byte {error.start})"}
+            )
+            return
 
         # Updated in place, so that outer middleware sees what routing adds to the scope.
         scope["headers"] = [

@@ -11,22 +11,29 @@ from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 import asyncpg
-import orjson
 
 from app.core.errors import DatabaseUnavailableError
 
 logger = logging.getLogger(__name__)
 
-# SQLSTATE classes that mean "not now", not "never": connection trouble, serialization failures
-# and deadlocks, exhausted resources, an administrator or timeout cancelling, system errors.
+# SQLSTATEs that mean "not now", not "never": connection trouble (08), serialization failures and
+# deadlocks (40), exhausted resources (53), an administrator or a timeout cancelling (57), system
+# errors (58), a read-only database during failover or maintenance (25006), and locks that
+# could not be had in time (55P03, 55006).
 TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+TRANSIENT_SQLSTATES = frozenset({"25006", "55P03", "55006"})
+# SQLSTATEs that mean the data itself was refused: bad values (22), broken constraints (23),
+# a trigger's RAISE (P0001), a value too large for an index or row (54).
+REFUSED_DATA_SQLSTATE_CLASSES = frozenset({"22", "23", "54"})
+REFUSED_DATA_SQLSTATES = frozenset({"P0001"})
 DEFAULT_STATEMENT_CACHE_SIZE = 100
 
 
 def is_transient(error: BaseException) -> bool:
-    """True when retrying later may succeed: the database is unreachable or overloaded."""
+    """True when retrying later may succeed: the database is unreachable, busy or read-only."""
     if isinstance(error, asyncpg.PostgresError):
-        return (error.sqlstate or "")[:2] in TRANSIENT_SQLSTATE_CLASSES
+        sqlstate = error.sqlstate or ""
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES or sqlstate in TRANSIENT_SQLSTATES
     return isinstance(
         error,
         asyncpg.InterfaceError | asyncpg.InternalClientError | OSError | TimeoutError,
@@ -34,8 +41,12 @@ def is_transient(error: BaseException) -> bool:
 
 
 def is_rejected_data(error: BaseException) -> bool:
-    """True when PostgreSQL refused the data itself (bad value, constraint, trigger)."""
-    return isinstance(error, asyncpg.PostgresError) and not is_transient(error)
+    """True when PostgreSQL refused the data itself, so that storing it again cannot succeed.
+    Anything neither refused data nor transient is a bug, and fails loudly."""
+    if not isinstance(error, asyncpg.PostgresError):
+        return False
+    sqlstate = error.sqlstate or ""
+    return sqlstate[:2] in REFUSED_DATA_SQLSTATE_CLASSES or sqlstate in REFUSED_DATA_SQLSTATES
 
 
 def describe_rejection(error: asyncpg.PostgresError) -> str:
@@ -60,16 +71,6 @@ def redacted(dsn: str) -> str:
         return dsn
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return parts._replace(netloc=netloc).geturl()
-
-
-async def _init_connection(connection: asyncpg.Connection) -> None:
-    for type_name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            type_name,
-            encoder=lambda value: orjson.dumps(value).decode(),
-            decoder=orjson.loads,
-            schema="pg_catalog",
-        )
 
 
 class Database:
@@ -100,7 +101,6 @@ class Database:
                 statement_cache_size=statement_cache_size_for(dsn, statement_cache_size),
                 timeout=connect_timeout_seconds,
                 command_timeout=command_timeout_seconds,
-                init=_init_connection,
                 server_settings={"application_name": "nexero"},
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
@@ -131,10 +131,11 @@ class Database:
             yield connection
 
     async def ping(self, *, timeout_seconds: float) -> bool:
-        """A real round trip to the database, answered within `timeout_seconds` even when the
-        network stalls: a late query is left to finish (or fail) in the background, since
+        """A real round trip to the database, which must accept writes (a read-only database,
+        during a failover say, cannot take events). Answered within `timeout_seconds` even when
+        the network stalls: a late query is left to finish (or fail) in the background, since
         cleaning up its connection can itself wait on the stalled network."""
-        probe = asyncio.create_task(self._select_one())
+        probe = asyncio.create_task(self._accepts_writes())
         self._background.add(probe)
         probe.add_done_callback(self._forget)
         done, _ = await asyncio.wait({probe}, timeout=timeout_seconds)
@@ -143,9 +144,9 @@ class Database:
             return False
         return probe.exception() is None and probe.result()
 
-    async def _select_one(self) -> bool:
+    async def _accepts_writes(self) -> bool:
         async with self.connection() as connection:
-            return await connection.fetchval("SELECT 1") == 1
+            return await connection.fetchval("SHOW transaction_read_only") == "off"
 
     def _forget(self, task: asyncio.Task[bool]) -> None:
         self._background.discard(task)

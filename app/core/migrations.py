@@ -5,6 +5,7 @@ together apply each file once, and the lock works through transaction poolers to
 """
 
 import logging
+import time
 from pathlib import Path
 
 import asyncpg
@@ -21,12 +22,20 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
 
 
 async def apply_migrations(
-    connection: asyncpg.Connection, directory: Path = MIGRATIONS_DIR
+    connection: asyncpg.Connection,
+    *,
+    timeout_seconds: float,
+    directory: Path = MIGRATIONS_DIR,
 ) -> list[str]:
-    """Apply the migrations not yet recorded in schema_migrations; return their versions."""
+    """Apply the migrations not yet recorded in schema_migrations; return their versions.
+
+    `timeout_seconds` bounds each statement, waiting for the lock included: adopting a large
+    existing table can take minutes, far beyond the timeout of ordinary requests."""
     applied_now: list[str] = []
     async with connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY, timeout=timeout_seconds
+        )
         await connection.execute(
             """
             CREATE TABLE IF NOT EXISTS public.schema_migrations (
@@ -44,9 +53,11 @@ async def apply_migrations(
             if version in applied:
                 continue
             logger.info("applying migration %s", version)
-            await connection.execute(path.read_text(encoding="utf-8"))
+            started = time.monotonic()
+            await connection.execute(path.read_text(encoding="utf-8"), timeout=timeout_seconds)
             await connection.execute(
                 "INSERT INTO public.schema_migrations (version) VALUES ($1)", version
             )
+            logger.info("applied migration %s in %.1f s", version, time.monotonic() - started)
             applied_now.append(version)
     return applied_now

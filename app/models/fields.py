@@ -11,18 +11,22 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-MAX_LABEL_LENGTH = 256
-MAX_EVENT_ID_LENGTH = 128
 # Beyond this a Unix time in seconds would be past the year 5000: it must be milliseconds.
 MILLISECONDS_THRESHOLD = 100_000_000_000
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
 NUMERIC_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
 def parse_client_timestamp(value: Any) -> datetime:
     """Unix seconds or milliseconds (number or numeric string), or ISO 8601 with an offset."""
+    try:
+        return _parse_client_timestamp(value)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+
+
+def _parse_client_timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, bool):
@@ -70,29 +74,27 @@ def parse_session_id(value: Any) -> uuid.UUID:
     raise ValueError("must be a UUID or an Unreal FGuid (32 hexadecimal digits)")
 
 
-def parse_event_id(value: Any) -> uuid.UUID | None:
-    """The client's id for an event: a UUID/FGuid is used as is, any other string is hashed."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise ValueError("must be a string (a UUID is best)")
-    text = value.strip()
-    if len(text) > MAX_EVENT_ID_LENGTH:
-        raise ValueError(f"must be at most {MAX_EVENT_ID_LENGTH} characters")
+def storable_text(text: str) -> str:
+    """Text PostgreSQL can store: no NUL character, no unpaired UTF-16 surrogate (which JSON
+    escapes such as "\\ud83d" can produce, for example from a truncated emoji)."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
     try:
-        return uuid.UUID(text)
-    except ValueError:
-        return uuid.uuid5(EVENT_ID_NAMESPACE, text)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (it holds an unpaired surrogate)") from None
+    return text
 
 
 def blank_to_none(value: Any) -> Any:
+    """Absent, as sloppy clients spell it: "" or whitespace."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def optional_text(value: Any) -> Any:
     """Absent, as sloppy clients spell it: "" or whitespace. Numbers become their text."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+    if isinstance(value, str):
+        return storable_text(value.strip()) or None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return value
@@ -123,23 +125,23 @@ SessionId = Annotated[
     ),
 ]
 
-EventId = Annotated[
-    uuid.UUID | None,
-    BeforeValidator(parse_event_id),
+ClientEventId = Annotated[
+    str | None,
+    BeforeValidator(optional_text),
     WithJsonSchema(
         {
             "type": "string",
             "description": "The client's own id for the event, kept across retries so a retried "
-            "event is stored once. A UUID/FGuid is stored as is; other strings are hashed.",
+            "event is stored once. A UUID/FGuid is stored as is; other strings (at most "
+            "MAX_EVENT_ID_LENGTH characters) are hashed to a UUID.",
             "examples": ["7d444840-9dc0-11d1-b245-5ffdce74fad2"],
         }
     ),
 ]
 
-OptionalLabel = Annotated[
-    Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_LABEL_LENGTH)] | None,
-    BeforeValidator(blank_to_none),
-]
+OptionalLabel = Annotated[str | None, BeforeValidator(optional_text)]
+"""customer_id, property_id, device_type: at most MAX_LABEL_LENGTH characters (checked by the
+session service, since the limit is a setting)."""
 
 OptionalSessionId = Annotated[SessionId | None, BeforeValidator(blank_to_none)]
 OptionalClientTimestamp = Annotated[ClientTimestamp | None, BeforeValidator(blank_to_none)]

@@ -6,8 +6,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.models.fields import (
+    ClientEventId,
     ClientTimestamp,
-    EventId,
     OptionalClientTimestamp,
     OptionalLabel,
     OptionalSessionId,
@@ -91,8 +91,8 @@ class TrackingEvent(RequestModel):
     """One event. In a batch each event is validated on its own."""
 
     event_type: str = Field(
-        pattern=r"^[A-Za-z0-9_.\-]{1,64}$",
-        description="1-64 letters, digits, '_', '.' or '-'.",
+        pattern=r"^[A-Za-z0-9_.\-]+$",
+        description="Letters, digits, '_', '.' or '-'; at most MAX_EVENT_TYPE_LENGTH (64).",
         examples=["room_view"],
     )
     timestamp: ClientTimestamp
@@ -101,7 +101,7 @@ class TrackingEvent(RequestModel):
         description="A JSON object (or a string holding one); at most 16 KiB as JSON and "
         "10 levels deep by default.",
     )
-    event_id: EventId = None
+    event_id: ClientEventId = None
 
 
 class TrackingEventRequest(TrackingEvent):

@@ -1,11 +1,12 @@
 """Session lifecycle: start, complete, end, heartbeat, status, and the inactivity timeout."""
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from app.config import Settings
 from app.core.database import Database
-from app.core.errors import ConflictError, InvalidInputError, NotFoundError
+from app.core.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
 from app.core.session_store import SessionRecord, SessionStore
 from app.models.unreal import CompleteSessionRequest, SessionEndRequest, SessionStartRequest
 from app.services.clock import ImplausibleTimeError, RequestClock
@@ -13,6 +14,12 @@ from app.services.clock import ImplausibleTimeError, RequestClock
 SESSION_NOT_FOUND = "Session not found"
 IDEMPOTENCY_NAMESPACE = uuid.UUID("2b8c5d0e-4f1a-5c3b-8e7d-9a0b1c2d3e4f")
 IDENTITY_FIELDS = ("customer_id", "property_id", "device_type")
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    session: SessionRecord
+    duration_so_far: float | None
 
 
 class SessionService:
@@ -47,6 +54,7 @@ class SessionService:
         ended_at: datetime | None,
         idempotency_key: str | None,
     ) -> SessionRecord:
+        self._check_label_lengths(request)
         started_at = _server_time(clock, request.session_start, "session_start")
         if ended_at is not None and ended_at < started_at:
             raise InvalidInputError.single(
@@ -65,11 +73,23 @@ class SessionService:
             )
             if created is not None:
                 return created
-            existing = await store.get(session_id)
-        if existing is None:  # deleted between the two statements
-            raise ConflictError("Session was removed while being created; retry")
-        _ensure_same_identity(existing, request)
-        return existing
+            existing = session_or_404(await store.get(session_id, for_update=True))
+            _ensure_same_identity(existing, request)
+            if ended_at is None or existing.end_reason == "client":
+                return existing
+            # A complete-session call for a session opened by /session/start ends it.
+            _ensure_not_before_start(ended_at, existing)
+            return session_or_404(await store.end(session_id, ended_at=ended_at))
+
+    def _check_label_lengths(self, request: SessionStartRequest) -> None:
+        limit = self._settings.MAX_LABEL_LENGTH
+        problems = [
+            FieldProblem(loc=("body", field), msg=f"is longer than {limit} characters")
+            for field in IDENTITY_FIELDS
+            if len(getattr(request, field) or "") > limit
+        ]
+        if problems:
+            raise InvalidInputError(problems)
 
     async def end(self, request: SessionEndRequest) -> SessionRecord:
         """Close a session. Ending twice returns the first result; a client end replaces a
@@ -78,24 +98,25 @@ class SessionService:
         ended_at = _server_time(clock, request.session_end, "session_end")
         async with self._database.transaction() as connection:
             store = SessionStore(connection)
-            session = found(await store.get(request.session_id, for_update=True))
+            session = session_or_404(await store.get(request.session_id, for_update=True))
             if session.end_reason == "client":
                 return session
-            if ended_at < session.started_at:
-                started = session.started_at.isoformat()
-                raise InvalidInputError.single(
-                    "body", "session_end", msg=f"must not be before the session's start ({started})"
-                )
-            return found(await store.end(request.session_id, ended_at=ended_at))
+            _ensure_not_before_start(ended_at, session)
+            return session_or_404(await store.end(request.session_id, ended_at=ended_at))
 
     async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
         """Record that the headset is still there."""
         async with self._database.transaction() as connection:
-            return found(await SessionStore(connection).touch(session_id))
+            return session_or_404(await SessionStore(connection).touch(session_id))
 
-    async def status(self, session_id: uuid.UUID) -> SessionRecord:
+    async def status(self, session_id: uuid.UUID) -> SessionStatus:
+        """The session as stored and, while it is active, how long it has run so far."""
         async with self._database.connection() as connection:
-            return found(await SessionStore(connection).get(session_id))
+            session = session_or_404(await SessionStore(connection).get(session_id))
+        running_for = None
+        if session.status == "active":
+            running_for = round((datetime.now(UTC) - session.started_at).total_seconds(), 3)
+        return SessionStatus(session=session, duration_so_far=running_for)
 
     async def close_inactive_sessions(self) -> int:
         """Close, as timed_out, active sessions silent for SESSION_TIMEOUT_MINUTES."""
@@ -104,8 +125,8 @@ class SessionService:
             return await SessionStore(connection).close_inactive(idle_for=idle_for)
 
 
-def found(session: SessionRecord | None) -> SessionRecord:
-    """The session, or the contract's 404."""
+def session_or_404(session: SessionRecord | None) -> SessionRecord:
+    """The session, or the contract's 404 when there is none."""
     if session is None:
         raise NotFoundError(SESSION_NOT_FOUND)
     return session
@@ -118,6 +139,14 @@ def _server_time(clock: RequestClock, client_time: datetime, field: str) -> date
         raise InvalidInputError.single("body", field, msg=str(error)) from None
 
 
+def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None:
+    if ended_at < session.started_at:
+        started = session.started_at.isoformat()
+        raise InvalidInputError.single(
+            "body", "session_end", msg=f"must not be before the session's start ({started})"
+        )
+
+
 def _session_id_for(idempotency_key: str | None) -> uuid.UUID:
     """Without a client session id, an Idempotency-Key header still makes retries safe."""
     if idempotency_key:
@@ -126,8 +155,11 @@ def _session_id_for(idempotency_key: str | None) -> uuid.UUID:
 
 
 def _ensure_same_identity(existing: SessionRecord, request: SessionStartRequest) -> None:
+    """A session id may be repeated (retries, a later complete-session call) but not reused for
+    another customer, property or device. A field the request leaves out is no contradiction."""
     for field in IDENTITY_FIELDS:
-        if getattr(existing, field) != getattr(request, field):
+        requested = getattr(request, field)
+        if requested is not None and requested != getattr(existing, field):
             raise ConflictError(
                 f"session_id {existing.id} already belongs to a session with a different {field}"
             )

@@ -14,12 +14,13 @@ from app.core.database import Database
 from app.core.errors import InvalidInputError
 from app.core.event_store import EventRow, EventStore, Rejection
 from app.core.session_store import SessionStore
-from app.models.fields import problem_message
+from app.models.fields import problem_message, storable_text
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.clock import ImplausibleTimeError, RequestClock
-from app.services.session_service import found
+from app.services.session_service import session_or_404
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
+CLIENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
 
 
 class EventInvalidError(ValueError):
@@ -58,8 +59,11 @@ class TrackingService:
         self._database = database
         self._settings = settings
 
-    async def track_event(self, request: TrackingEventRequest) -> EventResult:
-        """Store one event; 422 if it is invalid or PostgreSQL refuses it."""
+    async def track_event(
+        self, request: TrackingEventRequest, *, request_id: str | None = None
+    ) -> EventResult:
+        """Store one event; 422 if it is invalid or PostgreSQL refuses it (a refusal is also
+        kept in rejected_events, like a batch's)."""
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         try:
             row = self._to_row(request, session_id=request.session_id, clock=clock)
@@ -69,11 +73,20 @@ class TrackingService:
             ) from None
         async with self._database.transaction() as connection:
             await _record_activity(SessionStore(connection), request.session_id)
-            outcome = await EventStore(connection).insert(
+            events = EventStore(connection)
+            outcome = await events.insert(
                 request.session_id, [(0, row)], received_at=clock.received_at
             )
-        if outcome.refused:
-            raise InvalidInputError.single("body", msg=outcome.refused[0])
+            refusal = outcome.refused.get(0)
+            if refusal is not None:
+                await events.record_rejections(
+                    request.session_id,
+                    [_rejection(0, request.model_dump(mode="json"), refusal)],
+                    request_id=request_id,
+                    received_at=clock.received_at,
+                )
+        if refusal is not None:
+            raise InvalidInputError.single("body", msg=refusal)
         return EventResult(
             event_id=row.event_id,
             duplicate=row.event_id not in outcome.inserted_ids,
@@ -162,22 +175,14 @@ class TrackingService:
     def _to_row(
         self, event: TrackingEvent, *, session_id: uuid.UUID, clock: RequestClock
     ) -> EventRow:
+        type_limit = self._settings.MAX_EVENT_TYPE_LENGTH
+        if len(event.event_type) > type_limit:
+            raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
         event_data = _event_data_object(event.event_data)
         depth_limit = self._settings.MAX_EVENT_DATA_DEPTH
         if _nesting_depth(event_data) > depth_limit:
             raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
-        try:
-            event_data_json = json.dumps(
-                event_data,
-                allow_nan=False,
-                ensure_ascii=False,
-                sort_keys=True,
-                separators=(",", ":"),
-            )
-        except ValueError:
-            raise EventInvalidError(
-                "event_data", "contains a non-finite number (NaN or Infinity)"
-            ) from None
+        event_data_json = _canonical_json(event_data)
         size_limit = self._settings.MAX_EVENT_DATA_BYTES
         if len(event_data_json.encode()) > size_limit:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
@@ -185,22 +190,36 @@ class TrackingService:
             server_time = clock.to_server_time(event.timestamp)
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
-        event_id = event.event_id or uuid.uuid5(
-            CONTENT_ID_NAMESPACE,
-            f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
-        )
         return EventRow(
-            event_id=event_id,
+            event_id=self._event_id(event, session_id=session_id, event_data_json=event_data_json),
             event_type=event.event_type,
             timestamp=server_time,
             client_timestamp=event.timestamp,
             event_data_json=event_data_json,
         )
 
+    def _event_id(
+        self, event: TrackingEvent, *, session_id: uuid.UUID, event_data_json: str
+    ) -> uuid.UUID:
+        """The key that makes retries safe: the client's event_id (a UUID as is, other text
+        hashed), or without one a hash of what makes the event itself."""
+        if event.event_id is None:
+            return uuid.uuid5(
+                CONTENT_ID_NAMESPACE,
+                f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
+            )
+        id_limit = self._settings.MAX_EVENT_ID_LENGTH
+        if len(event.event_id) > id_limit:
+            raise EventInvalidError("event_id", f"is longer than {id_limit} characters")
+        try:
+            return uuid.UUID(event.event_id)
+        except ValueError:
+            return uuid.uuid5(CLIENT_ID_NAMESPACE, event.event_id)
+
 
 async def _record_activity(sessions: SessionStore, session_id: uuid.UUID) -> None:
     """Events count as activity; an unknown session fails the whole request with 404."""
-    found(await sessions.touch(session_id))
+    session_or_404(await sessions.touch(session_id))
 
 
 def _event_data_object(value: Any) -> dict[str, Any]:
@@ -216,6 +235,22 @@ def _event_data_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise EventInvalidError("event_data", "must be a JSON object")
     return value
+
+
+def _canonical_json(event_data: dict[str, Any]) -> str:
+    """Compact JSON with sorted keys: what is stored, measured and hashed."""
+    try:
+        text = json.dumps(
+            event_data, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+    except ValueError:
+        raise EventInvalidError(
+            "event_data", "contains a non-finite number (NaN or Infinity)"
+        ) from None
+    try:
+        return storable_text(text)
+    except ValueError as error:
+        raise EventInvalidError("event_data", str(error)) from None
 
 
 def _nesting_depth(value: Any) -> int:
@@ -238,6 +273,7 @@ def _rejection(index: int, raw_event: Any, reason: str, field: str | None = None
     return Rejection(
         index=index,
         reason=reason,
-        payload_json=json.dumps(raw_event, ensure_ascii=False, default=str),
+        # ASCII escapes keep even invalid Unicode (lone surrogates) storable as text.
+        payload_json=json.dumps(raw_event, ensure_ascii=True, default=str),
         field=field,
     )

@@ -14,6 +14,7 @@ from tests.conftest import AppFactory
 from tests.helpers import (
     BATCH,
     EVENT,
+    START,
     count_events,
     distinct_events,
     event,
@@ -314,3 +315,37 @@ async def test_body_with_a_non_json_content_type_is_a_client_error(
 
     assert 400 <= response.status_code < 500, response.text
     assert await count_events(db, session_id) == 0
+
+
+async def test_x_gzip_is_read_as_gzip(client: httpx.AsyncClient, db: asyncpg.Connection) -> None:
+    session_id = await start_session(client)
+    body = json.dumps({"session_id": session_id, "events": distinct_events(2)}).encode()
+
+    response = await client.post(
+        BATCH,
+        content=gzip.compress(body),
+        headers={"content-type": "application/json", "content-encoding": "x-gzip"},
+    )
+
+    assert response.status_code == 202, response.text
+    assert await count_events(db, session_id) == 2
+
+
+async def test_body_that_is_not_utf8_is_400_saying_where(client: httpx.AsyncClient) -> None:
+    body = b'{"session_start": "\xff1728234567"}'
+
+    response = await client.post(START, content=body, headers=JSON_CONTENT)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Request body is not valid UTF-8 (byte 19)"}
+
+
+async def test_json_without_a_content_type_is_read_as_json(client: httpx.AsyncClient) -> None:
+    """The API takes nothing but JSON; a client that forgets the header is still understood."""
+    body = json.dumps({"session_start": 1728234567}).encode()
+
+    request = client.build_request("POST", START, content=body)
+    response = await client.send(request)
+
+    assert "content-type" not in request.headers
+    assert response.status_code == 201, response.text

@@ -469,3 +469,44 @@ def test_malformed_cors_origins_fail_at_start_up(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(ValidationError, match="CORS_ORIGINS"):
         Settings(_env_file=None)
+
+
+async def test_client_gone_before_its_body_arrived_is_logged_as_499_not_500(
+    database_dsn: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A headset that drops off Wi-Fi mid-upload is not a server error."""
+    app = create_app(make_settings(database_dsn))
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"session_id": "', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": BATCH,
+        "raw_path": BATCH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("nexero.test", 80),
+    }
+    async with serve(app):
+        await app(scope, receive, send)
+
+    assert sent == []
+    [record] = request_records(caplog)
+    assert record.status == 499

@@ -41,6 +41,8 @@ def test_configured_statement_cache_size_wins() -> None:
         asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
         asyncpg.exceptions.AdminShutdownError("terminating connection"),
         asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute INSERT in read-only"),
+        asyncpg.exceptions.LockNotAvailableError("canceling statement due to lock timeout"),
         ConnectionRefusedError(111, "Connection refused"),
         TimeoutError(),
     ],
@@ -57,10 +59,26 @@ def test_connection_and_capacity_errors_are_transient(error: BaseException) -> N
         asyncpg.exceptions.UniqueViolationError("duplicate key"),
         asyncpg.exceptions.CheckViolationError("violates check constraint"),
         asyncpg.exceptions.RaiseError("poison event refused"),
+        asyncpg.exceptions.ProgramLimitExceededError("index row size exceeds maximum"),
     ],
 )
 def test_data_errors_are_refusals_not_outages(error: BaseException) -> None:
     assert is_rejected_data(error)
+    assert not is_transient(error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.exceptions.UndefinedTableError('relation "tracking_events" does not exist'),
+        asyncpg.exceptions.InsufficientPrivilegeError("permission denied"),
+        ValueError("a bug"),
+    ],
+)
+def test_other_errors_are_neither_refusals_nor_outages(error: BaseException) -> None:
+    """A missing table or privilege is a bug or a misconfiguration: it must fail loudly (500),
+    not reject the client's events or ask for endless retries."""
+    assert not is_rejected_data(error)
     assert not is_transient(error)
 
 

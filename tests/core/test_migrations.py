@@ -21,6 +21,8 @@ LOCK_WAIT_TIMEOUT_SECONDS = 10
 DatabaseFactory = Callable[[], Awaitable[str]]
 Connect = Callable[[str], Awaitable[asyncpg.Connection]]
 
+MIGRATION_TIMEOUT_SECONDS = 60
+
 
 def migration_versions() -> list[str]:
     return sorted(path.stem for path in MIGRATIONS_DIR.glob("*.sql"))
@@ -106,7 +108,7 @@ async def test_migrating_an_empty_database_creates_the_tables_and_records_every_
 ) -> None:
     connection = await connect(await new_database())
 
-    applied = await apply_migrations(connection)
+    applied = await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     assert applied == migration_versions()
     assert await recorded_versions(connection) == migration_versions()
@@ -120,9 +122,9 @@ async def test_migrating_again_applies_nothing(
     new_database: DatabaseFactory, connect: Connect
 ) -> None:
     connection = await connect(await new_database())
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
-    applied_again = await apply_migrations(connection)
+    applied_again = await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     assert applied_again == []
     assert await recorded_versions(connection) == migration_versions()
@@ -135,7 +137,10 @@ async def test_concurrent_migrations_apply_each_file_exactly_once(
     first, second, lock_holder, observer = [await connect(dsn) for _ in range(4)]
     # Hold the migration lock so that both replicas are surely queued on it before either runs.
     await lock_holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
-    replicas = asyncio.gather(apply_migrations(first), apply_migrations(second))
+    replicas = asyncio.gather(
+        apply_migrations(first, timeout_seconds=MIGRATION_TIMEOUT_SECONDS),
+        apply_migrations(second, timeout_seconds=MIGRATION_TIMEOUT_SECONDS),
+    )
     try:
         await wait_until_queued_for_the_lock(observer, count=2)
         await lock_holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
@@ -160,10 +165,29 @@ async def test_failing_migration_leaves_no_trace(
     connection = await connect(await new_database())
 
     with pytest.raises(asyncpg.UndefinedObjectError):
-        await apply_migrations(connection, tmp_path)
+        await apply_migrations(
+            connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS, directory=tmp_path
+        )
 
     assert await connection.fetchval("SELECT to_regclass('public.first_table')") is None
     assert await connection.fetchval("SELECT to_regclass('public.schema_migrations')") is None
+
+
+async def test_migrations_are_not_bound_by_the_request_command_timeout(
+    new_database: DatabaseFactory, tmp_path: Path
+) -> None:
+    """The pool's connections cancel statements after DATABASE_COMMAND_TIMEOUT_SECONDS; a long
+    migration (adopting a big table) must run to the end under its own, longer timeout."""
+    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(0.6);")
+    connection = await asyncpg.connect(await new_database(), command_timeout=0.2)
+    try:
+        applied = await apply_migrations(connection, timeout_seconds=5, directory=tmp_path)
+        with pytest.raises(TimeoutError):
+            await connection.execute("SELECT pg_sleep(0.6)")
+    finally:
+        await connection.close()
+
+    assert applied == ["0001_slow"]
 
 
 async def test_database_with_the_original_schema_migrates_keeping_its_rows(
@@ -201,7 +225,7 @@ async def test_database_with_the_original_schema_migrates_keeping_its_rows(
     )
     assert await connection.fetchval("SELECT to_regclass('public.schema_migrations')") is None
 
-    applied = await apply_migrations(connection)
+    applied = await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     assert applied == migration_versions()
     events = await connection.fetch(
@@ -263,7 +287,7 @@ async def test_migrating_the_original_schema_keeps_each_sessions_updated_at(
         last_update,
     )
 
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     updated_at = await connection.fetchval(
         "SELECT updated_at FROM vr_sessions WHERE id = $1", session_id
@@ -289,7 +313,7 @@ async def test_original_sessions_without_a_status_migrate_with_one_derived_from_
         started,
     )
 
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     statuses = {
         row["id"]: row["status"]
@@ -310,7 +334,7 @@ async def test_updated_at_trigger_still_works_after_migrating_the_original_schem
         session_id,
         long_ago,
     )
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     updated_at, now = await connection.fetchrow(
         "UPDATE vr_sessions SET customer_id = 'cust_9' WHERE id = $1 RETURNING updated_at, now()",
@@ -325,7 +349,7 @@ async def test_row_level_security_is_enabled_on_every_table(
 ) -> None:
     connection = await connect(await new_database())
 
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     rows = await connection.fetch(
         """
@@ -343,7 +367,7 @@ async def test_service_role_policy_exists_exactly_when_the_role_does(
     """Runs on whatever the cluster holds: plain PostgreSQL (no role) or Supabase-like."""
     connection = await connect(await new_database())
 
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     expected = set(TABLES) if await service_role_exists(connection) else set()
     assert await tables_with_service_role_policy(connection) == expected
@@ -361,7 +385,7 @@ async def test_service_role_gets_the_allow_all_policy_on_every_table(
         """
     )
 
-    await apply_migrations(connection)
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
 
     assert await tables_with_service_role_policy(connection) == set(TABLES)
     policies = await connection.fetch(

@@ -1,12 +1,10 @@
 """The Unreal Engine VR client's API: sessions and tracking events (the original contract)."""
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, status
 
 from app.api.deps import RequestIdDep, SessionServiceDep, TrackingServiceDep
-from app.core.session_store import SessionRecord
 from app.models.fields import SessionId
 from app.models.unreal import (
     BatchAcceptedResponse,
@@ -24,6 +22,7 @@ from app.models.unreal import (
     TrackingBatchRequest,
     TrackingEventRequest,
 )
+from app.services.session_service import SessionStatus
 
 router = APIRouter(prefix="/api/v1/unreal", tags=["unreal"])
 
@@ -120,10 +119,10 @@ async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> Se
     responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def track_event(
-    body: TrackingEventRequest, service: TrackingServiceDep
+    body: TrackingEventRequest, service: TrackingServiceDep, request_id: RequestIdDep
 ) -> EventAcceptedResponse:
     """Store one event. 202 means it is committed; a retry of it is stored once."""
-    result = await service.track_event(body)
+    result = await service.track_event(body, request_id=request_id)
     return EventAcceptedResponse(
         timestamp=result.received_at, event_id=result.event_id, duplicate=result.duplicate
     )
@@ -182,17 +181,15 @@ async def heartbeat(
     return HeartbeatResponse(session_id=session.id, last_seen_at=session.last_seen_at)
 
 
-def _status_response(session: SessionRecord) -> SessionStatusResponse:
-    active = session.status == "active"
+def _status_response(status: SessionStatus) -> SessionStatusResponse:
+    session = status.session
     return SessionStatusResponse(
         session_id=session.id,
         status=session.status,
         started_at=session.started_at,
         ended_at=session.ended_at,
         duration_seconds=session.duration_seconds,
-        duration_so_far=(
-            round((datetime.now(UTC) - session.started_at).total_seconds(), 3) if active else None
-        ),
+        duration_so_far=status.duration_so_far,
         customer_id=session.customer_id,
         property_id=session.property_id,
         device_type=session.device_type,

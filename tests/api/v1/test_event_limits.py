@@ -210,8 +210,11 @@ async def test_invalid_event_types_in_a_batch_are_rejected_one_by_one_and_the_re
         session_id=session_id,
         sent_events=events,
         expected={
-            index: ("event_type", "should match pattern")
-            for index in range(1, len(INVALID_EVENT_TYPES) + 1)
+            index: (
+                "event_type",
+                "longer than 64 characters" if len(event_type) > 64 else "should match pattern",
+            )
+            for index, event_type in enumerate(INVALID_EVENT_TYPES.values(), start=1)
         },
     )
     assert response.json()["processed"] == 2
@@ -492,3 +495,53 @@ async def test_session_label_of_257_characters_is_a_422_naming_the_field(
     assert problem["loc"] == ["body", field]
     assert "256" in problem["msg"]
     assert await db.fetchval(f"SELECT count(*) FROM vr_sessions WHERE {field} = $1", label) == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "at_limit", "past_limit"),
+    [
+        ("MAX_EVENT_TYPE_LENGTH", "event_type", "t" * 8, "t" * 9),
+        ("MAX_EVENT_ID_LENGTH", "event_id", "e" * 8, "e" * 9),
+    ],
+)
+async def test_configured_event_text_limits_are_the_edge(
+    app_with: AppFactory,
+    db: asyncpg.Connection,
+    setting: str,
+    field: str,
+    at_limit: str,
+    past_limit: str,
+) -> None:
+    async with app_with(**{setting: 8}) as client:
+        session_id = await start_session(client)
+        events = [event(at=time.time(), **{field: at_limit}), event(**{field: past_limit})]
+        response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={1: (field, "is longer than 8 characters")},
+    )
+    assert await count_events(db, session_id) == 1
+
+
+async def test_configured_label_limit_is_the_edge(app_with: AppFactory) -> None:
+    async with app_with(MAX_LABEL_LENGTH=8) as client:
+        accepted = await client.post(
+            START, json={"session_start": time.time(), "property_id": "p" * 8}
+        )
+        refused = await client.post(
+            START, json={"session_start": time.time(), "property_id": "p" * 9}
+        )
+
+    assert accepted.status_code == 201
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == [
+        {
+            "type": "value_error",
+            "loc": ["body", "property_id"],
+            "msg": "is longer than 8 characters",
+        }
+    ]

@@ -351,3 +351,47 @@ async def test_nul_character_in_a_label_is_422_not_a_database_error(
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "customer_id"]
+
+
+async def test_lone_surrogate_in_a_label_is_422_not_a_database_error(
+    client: httpx.AsyncClient,
+) -> None:
+    body = '{"session_start": 1728234567, "customer_id": "cust \\ud83d"}'
+
+    response = await client.post(START, content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "customer_id"]
+    assert "surrogate" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "value", [10**400, "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"]
+)
+async def test_timestamps_beyond_the_calendar_are_422_not_500(
+    client: httpx.AsyncClient, value: object
+) -> None:
+    response = await client.post(START, json={"session_start": value})
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "session_start"]
+
+
+async def test_complete_session_call_ends_a_session_opened_by_start(
+    client: httpx.AsyncClient,
+) -> None:
+    guid = fguid()
+    await start_session(client, session_id=guid, session_start=1728234567)
+
+    response = await client.post(
+        COMPLETE, json={"session_id": guid, "session_start": 1728234567, "session_end": 1728234867}
+    )
+    again = await client.post(
+        COMPLETE, json={"session_id": guid, "session_start": 1728234567, "session_end": 1728239999}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["duration_seconds"] == 300
+    assert again.json() == response.json()
+    status = (await client.get(status_url(guid))).json()
+    assert (status["status"], status["end_reason"]) == ("completed", "client")

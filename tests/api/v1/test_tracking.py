@@ -437,3 +437,74 @@ async def test_empty_batch_is_accepted_as_a_sign_of_life(client: httpx.AsyncClie
 
     assert response.status_code == 202
     assert (response.json()["total_events"], response.json()["success_rate"]) == (0, 100.0)
+
+
+LONE_SURROGATE_BATCH = """{"session_id": "%s", "events": [
+    {"event_type": "room_view", "timestamp": 1728234590, "event_data": {"room_name": "Hall"}},
+    {"event_type": "room_view", "timestamp": 1728234591, "event_data": {"note": "\\ud83d"}},
+    {"event_type": "room_view", "timestamp": 1728234592, "event_data": {"\\ud83d": 1}},
+    {"event_type": "room_view", "timestamp": 1728234593, "event_id": "\\ud83d"}
+]}"""
+
+
+async def test_lone_surrogates_are_per_event_errors_not_a_crashed_batch(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """A truncated emoji arrives as a lone UTF-16 surrogate, which no database text can hold."""
+    session_id = await start_session(client)
+
+    response = await client.post(
+        BATCH,
+        content=LONE_SURROGATE_BATCH % session_id,
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["processed"], body["failed"]) == (1, 3)
+    assert [(error["index"], error["field"]) for error in body["errors"]] == [
+        (1, "event_data"),
+        (2, "event_data"),
+        (3, "event_id"),
+    ]
+    assert "surrogate" in body["errors"][0]["reason"]
+    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [1, 2, 3]
+    assert await count_events(db, session_id) == 1
+
+
+async def test_single_event_refused_by_postgresql_is_kept_in_rejected_events(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+
+    response = await client.post(
+        EVENT, json={"session_id": session_id, **event(event_data={"note": "\u0000"})}
+    )
+
+    assert response.status_code == 422
+    [rejected] = await rejected_rows(db, session_id)
+    assert rejected["event_index"] == 0
+    assert "database rejected the event" in rejected["reason"]
+    assert json.loads(rejected["payload"])["event_data"] == {"note": "\u0000"}
+
+
+async def test_retry_with_a_fresh_sent_at_is_still_stored_once(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The de-duplication key uses the client's own time, before skew correction, so a retry
+    whose sent_at moved on (as the client guide asks) matches the first attempt."""
+    session_id = await start_session(client)
+    now = time.time()
+    skew = 3600.0  # the headset's clock is an hour behind
+    events = [event("gaze", at=now - skew - 5, event_data={"target": "fireplace"})]
+
+    first = await client.post(
+        BATCH, json={"session_id": session_id, "sent_at": now - skew, "events": events}
+    )
+    retry = await client.post(
+        BATCH, json={"session_id": session_id, "sent_at": now - skew + 40, "events": events}
+    )
+
+    assert first.json()["duplicates"] == []
+    assert [duplicate["index"] for duplicate in retry.json()["duplicates"]] == [0]
+    assert await count_events(db, session_id) == 1

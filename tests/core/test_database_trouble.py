@@ -1,0 +1,136 @@
+"""Database trouble that is not an outage but is still transient: a read-only database (during a
+failover, or Supabase's read-only mode when a disk fills) and lock timeouts. Both must be 503s
+with Retry-After, never a refusal of the client's events."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+from tests.conftest import AppFactory, with_database
+from tests.helpers import BATCH, EVENT, count_events, event, start_session
+
+
+@pytest.fixture
+async def own_database(server_dsn: str) -> AsyncIterator[str]:
+    """A database of this test's own, since these tests change database-wide settings."""
+    name = f"nexero_trouble_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield with_database(server_dsn, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/")
+
+
+async def reconnect_everyone(admin: asyncpg.Connection, database: str) -> None:
+    """New settings reach only new sessions: end the app's, so its pool opens fresh ones."""
+    await admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = $1 AND pid <> pg_backend_pid()",
+        database,
+    )
+
+
+async def test_read_only_database_answers_503_and_health_says_so(
+    app_with: AppFactory, own_database: str
+) -> None:
+    name = database_name(own_database)
+    async with app_with(DATABASE_URL=own_database) as client:
+        session_id = await start_session(client)
+        admin = await asyncpg.connect(own_database)
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            await reconnect_everyone(admin, name)
+            responses = [
+                await client.post(BATCH, json={"session_id": session_id, "events": [event()]})
+                for _ in range(2)  # the first may meet a terminated connection
+            ]
+            health = await client.get("/health")
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+            await reconnect_everyone(admin, name)
+            await client.get("/health")
+            recovered = await client.post(
+                BATCH, json={"session_id": session_id, "events": [event(at=1728234590)]}
+            )
+            stored = await count_events(admin, session_id)
+            rejected = await admin.fetchval("SELECT count(*) FROM rejected_events")
+        finally:
+            await admin.close()
+
+    assert [response.status_code for response in responses] == [503, 503]
+    assert responses[-1].headers["Retry-After"]
+    assert (health.status_code, health.json()["database"]) == (503, "unavailable")
+    assert recovered.status_code == 202
+    assert stored == 1
+    assert rejected == 0
+
+
+async def test_lock_timeout_answers_503_and_the_retry_stores_everything(
+    app_with: AppFactory, own_database: str
+) -> None:
+    name = database_name(own_database)
+    admin = await asyncpg.connect(own_database)
+    try:
+        async with app_with(DATABASE_URL=own_database) as client:
+            session_id = await start_session(client)
+            await admin.execute(f"ALTER DATABASE \"{name}\" SET lock_timeout = '200ms'")
+            await reconnect_everyone(admin, name)
+            await client.get("/health")
+            batch = {
+                "session_id": session_id,
+                "events": [event(at=1728234590 + i) for i in range(3)],
+            }
+            single = {"session_id": session_id, **event(at=1728234600)}
+
+            blocker = await asyncpg.connect(own_database)
+            try:
+                async with blocker.transaction():
+                    await blocker.execute("LOCK TABLE tracking_events IN SHARE MODE")
+                    async with asyncio.timeout(30):
+                        blocked_batch = await client.post(BATCH, json=batch)
+                        blocked_single = await client.post(EVENT, json=single)
+            finally:
+                await blocker.close()
+            retried_batch = await client.post(BATCH, json=batch)
+            retried_single = await client.post(EVENT, json=single)
+        stored = await count_events(admin, session_id)
+        rejected = await admin.fetchval("SELECT count(*) FROM rejected_events")
+    finally:
+        await admin.close()
+
+    assert (blocked_batch.status_code, blocked_single.status_code) == (503, 503)
+    assert (retried_batch.status_code, retried_single.status_code) == (202, 202)
+    assert retried_batch.json()["processed"] == 3
+    assert stored == 4
+    assert rejected == 0
+
+
+async def test_unexpected_database_error_is_a_500_not_a_rejection(
+    app_with: AppFactory, own_database: str
+) -> None:
+    """A bug or a broken schema must fail loudly, never turn into 'your events are invalid'."""
+    name = database_name(own_database)
+    async with app_with(DATABASE_URL=own_database) as client:
+        session_id = await start_session(client)
+        admin = await asyncpg.connect(own_database)
+        try:
+            await admin.execute("ALTER TABLE rejected_events RENAME TO rejected_events_moved")
+            response = await client.post(
+                BATCH, json={"session_id": session_id, "events": [event("bad type!")]}
+            )
+            await admin.execute("ALTER TABLE rejected_events_moved RENAME TO rejected_events")
+        finally:
+            await admin.close()
+
+    assert response.status_code == 500
+    assert set(response.json()) == {"detail", "request_id"}
+    assert name not in response.text
