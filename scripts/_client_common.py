@@ -14,7 +14,6 @@ import httpx
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 REQUEST_ID_HEADER = "X-Request-ID"
-API_KEY_HEADER = "X-API-Key"
 
 
 class ServerUnreachableError(Exception):
@@ -38,26 +37,19 @@ class Step:
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """--base-url and --api-key, defaulting to BASE_URL and NEXERO_API_KEY."""
+    """--base-url (default: BASE_URL) and --timeout."""
     parser.add_argument(
         "--base-url",
         default=os.environ.get("BASE_URL", DEFAULT_BASE_URL),
         help=f"API root (env BASE_URL, default {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
-        "--api-key",
-        default=os.environ.get("NEXERO_API_KEY") or None,
-        help="sent as X-API-Key when set (env NEXERO_API_KEY)",
-    )
-    parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
     )
 
 
-def build_client(*, base_url: str, api_key: str | None, timeout: float) -> httpx.Client:
+def build_client(*, base_url: str, timeout: float) -> httpx.Client:
     headers = {"Accept": "application/json"}
-    if api_key:
-        headers[API_KEY_HEADER] = api_key
     return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
 

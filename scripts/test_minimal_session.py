@@ -1,6 +1,6 @@
 """Send the legacy one-shot session payload, as the original Unreal client did, and report.
 
-    BASE_URL=http://127.0.0.1:8000 NEXERO_API_KEY=... python scripts/test_minimal_session.py
+    BASE_URL=http://127.0.0.1:8000 python scripts/test_minimal_session.py
 
 Exits 1 if any step fails or the server cannot be reached.
 """
@@ -83,9 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_connection_arguments(parser)
     arguments = parser.parse_args()
-    with build_client(
-        base_url=arguments.base_url, api_key=arguments.api_key, timeout=arguments.timeout
-    ) as client:
+    with build_client(base_url=arguments.base_url, timeout=arguments.timeout) as client:
         steps = [
             Step("1", "minimal legacy session", lambda: minimal_payload(client)),
             Step("2", "optional fields sent empty", lambda: empty_optional_fields(client)),
