@@ -43,10 +43,10 @@ def server_dsn() -> Any:
     embedded.stop()
 
 
-@pytest.fixture(scope="session")
-async def database_dsn(server_dsn: str) -> AsyncIterator[str]:
-    """A fresh database for this test run, dropped at the end."""
-    name = f"nexero_test_{uuid.uuid4().hex[:12]}"
+@asynccontextmanager
+async def fresh_database(server_dsn: str, *, prefix: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server, dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(server_dsn)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -54,6 +54,13 @@ async def database_dsn(server_dsn: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_dsn(server_dsn: str) -> AsyncIterator[str]:
+    """A fresh database for this test run, dropped at the end."""
+    async with fresh_database(server_dsn, prefix="nexero_test") as dsn:
+        yield dsn
 
 
 def make_settings(dsn: str, **overrides: Any) -> Settings:

@@ -30,7 +30,7 @@ async def apply_migrations(
     """Apply the migrations not yet recorded in schema_migrations; return their versions.
 
     `timeout_seconds` bounds each statement, waiting for the lock included: adopting a large
-    existing table can take minutes, far beyond the timeout of ordinary requests."""
+    existing table can take minutes, far beyond the timeout of an ordinary request."""
     applied_now: list[str] = []
     async with connection.transaction():
         await connection.execute(

@@ -3,28 +3,21 @@ failover, or Supabase's read-only mode when a disk fills) and lock timeouts. Bot
 with Retry-After, never a refusal of the client's events."""
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
-from tests.conftest import AppFactory, with_database
+from tests.conftest import AppFactory, fresh_database
 from tests.helpers import BATCH, EVENT, count_events, event, start_session
 
 
 @pytest.fixture
 async def own_database(server_dsn: str) -> AsyncIterator[str]:
     """A database of this test's own, since these tests change database-wide settings."""
-    name = f"nexero_trouble_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(server_dsn, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(server_dsn, prefix="nexero_trouble") as dsn:
+        yield dsn
 
 
 def database_name(dsn: str) -> str:
