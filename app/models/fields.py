@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 # Beyond this a Unix time in seconds would be past the year 5000: it must be milliseconds.
 MILLISECONDS_THRESHOLD = 100_000_000_000
+NOT_UNICODE = "is not valid Unicode (it holds an unpaired surrogate)"
 NUMERIC_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -82,7 +83,7 @@ def storable_text(text: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("is not valid Unicode (it holds an unpaired surrogate)") from None
+        raise ValueError(NOT_UNICODE) from None
     return text
 
 

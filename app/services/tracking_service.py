@@ -14,7 +14,7 @@ from app.core.database import Database
 from app.core.errors import InvalidInputError
 from app.core.event_store import EventRow, EventStore, Rejection
 from app.core.session_store import SessionStore
-from app.models.fields import problem_message, storable_text
+from app.models.fields import NOT_UNICODE, problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.clock import ImplausibleTimeError, RequestClock
 from app.services.session_service import session_or_404
@@ -182,9 +182,9 @@ class TrackingService:
         depth_limit = self._settings.MAX_EVENT_DATA_DEPTH
         if _nesting_depth(event_data) > depth_limit:
             raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
-        event_data_json = _canonical_json(event_data)
+        event_data_json, size = _canonical_json(event_data)
         size_limit = self._settings.MAX_EVENT_DATA_BYTES
-        if len(event_data_json.encode()) > size_limit:
+        if size > size_limit:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
         try:
             server_time = clock.to_server_time(event.timestamp)
@@ -237,8 +237,8 @@ def _event_data_object(value: Any) -> dict[str, Any]:
     return value
 
 
-def _canonical_json(event_data: dict[str, Any]) -> str:
-    """Compact JSON with sorted keys: what is stored, measured and hashed."""
+def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
+    """Compact JSON with sorted keys (what is stored, measured and hashed) and its UTF-8 size."""
     try:
         text = json.dumps(
             event_data, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
@@ -248,9 +248,9 @@ def _canonical_json(event_data: dict[str, Any]) -> str:
             "event_data", "contains a non-finite number (NaN or Infinity)"
         ) from None
     try:
-        return storable_text(text)
-    except ValueError as error:
-        raise EventInvalidError("event_data", str(error)) from None
+        return text, len(text.encode())
+    except UnicodeEncodeError:
+        raise EventInvalidError("event_data", NOT_UNICODE) from None
 
 
 def _nesting_depth(value: Any) -> int:
