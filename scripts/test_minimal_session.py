@@ -24,9 +24,10 @@ CREATED_FIELDS = ("status", "message", "session_id", "duration_seconds", "receiv
 DURATION_SECONDS = 300
 
 
-def legacy_times() -> dict[str, str]:
-    """A session that ended just now and lasted five minutes, as Unix timestamp strings."""
-    start = int(time.time()) - DURATION_SECONDS
+def legacy_times(*, ended_ago: int = 0) -> dict[str, str]:
+    """A session that lasted five minutes and ended `ended_ago` seconds ago, as Unix timestamp
+    strings (the original client's form)."""
+    start = int(time.time()) - ended_ago - DURATION_SECONDS
     return {"session_start": str(start), "session_end": str(start + DURATION_SECONDS)}
 
 
@@ -48,12 +49,28 @@ def post_created(client: httpx.Client, payload: dict[str, Any]) -> Outcome:
     )
 
 
-def minimal_payload(client: httpx.Client) -> Outcome:
-    return post_created(client, legacy_times())
+def minimal_payload_and_its_retry(client: httpx.Client) -> Outcome:
+    """The legacy client sends no session id; its retry must still not make a second session."""
+    payload = legacy_times()
+    first = post_created(client, payload)
+    if not first.passed or first.response is None:
+        return first
+    retry = post_created(client, payload)
+    if not retry.passed or retry.response is None:
+        return retry
+    first_id = first.response.json()["session_id"]
+    if retry.response.json()["session_id"] != first_id:
+        return Outcome(False, "the retry created a second session", retry.response)
+    return Outcome(True, f"session_id {first_id} both times, 300 s", retry.response)
 
 
 def empty_optional_fields(client: httpx.Client) -> Outcome:
-    payload = {**legacy_times(), "customer_id": "", "property_id": "", "device_type": ""}
+    payload = {
+        **legacy_times(ended_ago=600),
+        "customer_id": "",
+        "property_id": "",
+        "device_type": "",
+    }
     return post_created(client, payload)
 
 
@@ -85,7 +102,11 @@ def main() -> None:
     arguments = parser.parse_args()
     with build_client(base_url=arguments.base_url, timeout=arguments.timeout) as client:
         steps = [
-            Step("1", "minimal legacy session", lambda: minimal_payload(client)),
+            Step(
+                "1",
+                "minimal legacy session, sent twice",
+                lambda: minimal_payload_and_its_retry(client),
+            ),
             Step("2", "optional fields sent empty", lambda: empty_optional_fields(client)),
             Step("3", "session_end before session_start", lambda: end_before_start(client)),
         ]

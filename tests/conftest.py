@@ -105,3 +105,29 @@ async def db(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[asyn
     connection = await asyncpg.connect(database_dsn)
     yield connection
     await connection.close()
+
+
+POISON_EVENT_TYPE = "test_poison"
+
+
+@pytest.fixture
+async def database_refuses_poison(db: asyncpg.Connection) -> AsyncIterator[str]:
+    """A trigger that makes PostgreSQL itself refuse events of one type, as a constraint or an
+    operator's trigger might: the way to show what happens when the database says no."""
+    await db.execute(
+        f"""
+        CREATE OR REPLACE FUNCTION test_refuse_poison() RETURNS trigger AS $$
+        BEGIN
+            IF NEW.event_type = '{POISON_EVENT_TYPE}' THEN
+                RAISE EXCEPTION 'poison event refused';
+            END IF;
+            RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER test_refuse_poison BEFORE INSERT ON tracking_events
+            FOR EACH ROW EXECUTE FUNCTION test_refuse_poison();
+        """
+    )
+    try:
+        yield POISON_EVENT_TYPE
+    finally:
+        await db.execute("DROP TRIGGER test_refuse_poison ON tracking_events")

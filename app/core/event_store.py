@@ -16,12 +16,14 @@ logger = logging.getLogger(__name__)
 # (session_id, event_id) already stored are skipped, and the ids actually inserted come back.
 INSERT_EVENTS_SQL = """
     INSERT INTO tracking_events (
-        session_id, event_id, event_type, timestamp, client_timestamp, event_data, received_at
+        session_id, event_id, content_id, event_type, timestamp, client_timestamp, event_data,
+        received_at
     )
-    SELECT $1, batch.event_id, batch.event_type, batch.server_time, batch.client_time,
-           batch.event_data::jsonb, $2
-    FROM unnest($3::uuid[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::text[])
-         AS batch (event_id, event_type, server_time, client_time, event_data)
+    SELECT $1, batch.event_id, batch.content_id, batch.event_type, batch.server_time,
+           batch.client_time, batch.event_data::jsonb, $2
+    FROM unnest(
+        $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[]
+    ) AS batch (event_id, content_id, event_type, server_time, client_time, event_data)
     ON CONFLICT (session_id, event_id) DO NOTHING
     RETURNING event_id
 """
@@ -32,6 +34,8 @@ class EventRow:
     """One validated event, ready to store; event_data is already serialized JSON text."""
 
     event_id: UUID
+    content_id: UUID
+    """A hash of the event itself: equal for a retry, different for an event_id reused."""
     event_type: str
     timestamp: datetime
     client_timestamp: datetime
@@ -68,6 +72,8 @@ class EventStore:
     ) -> InsertOutcome:
         """Store `(index, row)` pairs in one statement; if PostgreSQL refuses it, retry each row
         on its own so that only the rows it refuses are rejected. Must run in a transaction."""
+        if not rows:
+            return InsertOutcome(inserted_ids=set(), refused={})
         try:
             async with self._connection.transaction():
                 inserted = await self._insert_rows(
@@ -97,12 +103,28 @@ class EventStore:
             session_id,
             received_at,
             [row.event_id for row in rows],
+            [row.content_id for row in rows],
             [row.event_type for row in rows],
             [row.timestamp for row in rows],
             [row.client_timestamp for row in rows],
             [row.event_data_json for row in rows],
         )
         return {record["event_id"] for record in records}
+
+    async def stored_content_ids(
+        self, session_id: UUID, event_ids: Sequence[UUID]
+    ) -> dict[UUID, UUID | None]:
+        """The content hash stored under each of these event ids (None for rows written before
+        hashes were kept)."""
+        if not event_ids:
+            return {}
+        rows = await self._connection.fetch(
+            "SELECT event_id, content_id FROM tracking_events "
+            "WHERE session_id = $1 AND event_id = any($2::uuid[])",
+            session_id,
+            list(event_ids),
+        )
+        return {row["event_id"]: row["content_id"] for row in rows}
 
     async def record_rejections(
         self,

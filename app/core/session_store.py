@@ -8,7 +8,7 @@ import asyncpg
 
 SESSION_COLUMNS = """
     id, started_at, ended_at, status, customer_id, property_id, device_type,
-    last_seen_at, end_reason, duration_seconds, created_at
+    last_seen_at, last_activity_at, end_reason, duration_seconds, created_at
 """
 
 
@@ -22,6 +22,9 @@ class SessionRecord:
     property_id: str | None
     device_type: str | None
     last_seen_at: datetime
+    """Server time of the last request about the session: decides when it has gone silent."""
+    last_activity_at: datetime
+    """When the headset was last in use (latest event time or heartbeat)."""
     end_reason: str | None
     duration_seconds: int | None
     created_at: datetime
@@ -57,13 +60,13 @@ class SessionStore:
             f"""
             INSERT INTO vr_sessions (
                 id, started_at, ended_at, status, end_reason,
-                customer_id, property_id, device_type, last_seen_at
+                customer_id, property_id, device_type, last_seen_at, last_activity_at
             )
             VALUES (
                 $1, $2, $3,
                 CASE WHEN $3::timestamptz IS NULL THEN 'active' ELSE 'completed' END,
                 CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE 'client' END,
-                $4, $5, $6, now()
+                $4, $5, $6, now(), coalesce($3, $2)
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
@@ -77,12 +80,38 @@ class SessionStore:
         )
         return _record(row)
 
+    async def fill_labels(
+        self,
+        session_id: UUID,
+        *,
+        customer_id: str | None,
+        property_id: str | None,
+        device_type: str | None,
+    ) -> SessionRecord | None:
+        """Set the labels the session does not have yet; labels it has are kept."""
+        row = await self._connection.fetchrow(
+            f"""
+            UPDATE vr_sessions
+            SET customer_id = coalesce(customer_id, $2),
+                property_id = coalesce(property_id, $3),
+                device_type = coalesce(device_type, $4)
+            WHERE id = $1
+            RETURNING {SESSION_COLUMNS}
+            """,
+            session_id,
+            customer_id,
+            property_id,
+            device_type,
+        )
+        return _record(row)
+
     async def end(self, session_id: UUID, *, ended_at: datetime) -> SessionRecord | None:
         row = await self._connection.fetchrow(
             f"""
             UPDATE vr_sessions
             SET ended_at = $2, status = 'completed', end_reason = 'client',
-                last_seen_at = greatest(last_seen_at, now())
+                last_seen_at = greatest(last_seen_at, now()),
+                last_activity_at = greatest(last_activity_at, $2)
             WHERE id = $1
             RETURNING {SESSION_COLUMNS}
             """,
@@ -91,25 +120,33 @@ class SessionStore:
         )
         return _record(row)
 
-    async def touch(self, session_id: UUID) -> SessionRecord | None:
-        """Record activity now; None when the session does not exist."""
+    async def touch(self, session_id: UUID, *, active_at: datetime | None) -> SessionRecord | None:
+        """Record a request about the session now and, if given, activity at `active_at` (never
+        later than now); None when the session does not exist."""
         row = await self._connection.fetchrow(
             f"""
-            UPDATE vr_sessions SET last_seen_at = greatest(last_seen_at, now())
+            UPDATE vr_sessions
+            SET last_seen_at = greatest(last_seen_at, now()),
+                last_activity_at = CASE
+                    WHEN $2::timestamptz IS NULL THEN last_activity_at
+                    ELSE greatest(last_activity_at, least($2, now()))
+                END
             WHERE id = $1
             RETURNING {SESSION_COLUMNS}
             """,
             session_id,
+            active_at,
         )
         return _record(row)
 
     async def close_inactive(self, *, idle_for: timedelta) -> int:
-        """Close active sessions idle for longer than `idle_for`, ending them at last activity."""
+        """Close active sessions not heard from for longer than `idle_for`, ending them at their
+        last activity."""
         closed = await self._connection.fetch(
             """
             UPDATE vr_sessions
             SET status = 'completed', end_reason = 'timed_out',
-                ended_at = greatest(started_at, last_seen_at)
+                ended_at = greatest(started_at, last_activity_at)
             WHERE status = 'active' AND last_seen_at < now() - $1::interval
             RETURNING id
             """,

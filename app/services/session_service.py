@@ -12,7 +12,11 @@ from app.models.unreal import CompleteSessionRequest, SessionEndRequest, Session
 from app.services.clock import ImplausibleTimeError, RequestClock
 
 SESSION_NOT_FOUND = "Session not found"
-IDEMPOTENCY_NAMESPACE = uuid.UUID("2b8c5d0e-4f1a-5c3b-8e7d-9a0b1c2d3e4f")
+# Ids derived from an Idempotency-Key (one namespace per endpoint, so a key reused on the other
+# endpoint names another session) or from a complete session's own content.
+START_KEY_NAMESPACE = uuid.UUID("2b8c5d0e-4f1a-5c3b-8e7d-9a0b1c2d3e4f")
+COMPLETE_KEY_NAMESPACE = uuid.UUID("5d1e7a2b-3c4f-5a6b-9c8d-0e1f2a3b4c5d")
+COMPLETE_CONTENT_NAMESPACE = uuid.UUID("8a7b6c5d-4e3f-5a1b-8c2d-3e4f5a6b7c8d")
 IDENTITY_FIELDS = ("customer_id", "property_id", "device_type")
 
 
@@ -30,29 +34,45 @@ class SessionService:
     async def start(
         self, request: SessionStartRequest, *, idempotency_key: str | None = None
     ) -> SessionRecord:
-        """Open a session. Repeating a start with the same session id returns that session."""
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
-        return await self._create(
-            request, clock=clock, ended_at=None, idempotency_key=idempotency_key
+        """Open a session. Repeating a start with the same session id (or Idempotency-Key)
+        returns that session."""
+        session_id = request.session_id or (
+            uuid.uuid5(START_KEY_NAMESPACE, idempotency_key) if idempotency_key else uuid.uuid4()
         )
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        return await self._create(request, session_id=session_id, clock=clock, ended_at=None)
 
     async def create_complete(
         self, request: CompleteSessionRequest, *, idempotency_key: str | None = None
     ) -> SessionRecord:
-        """Record a whole session at once (the original client's legacy call)."""
+        """Record a whole session at once (the original client's legacy call). Without a
+        session id or Idempotency-Key, the session's own content identifies it, so the legacy
+        client's retries are safe too."""
+        if request.session_id is not None:
+            session_id = request.session_id
+        elif idempotency_key:
+            session_id = uuid.uuid5(COMPLETE_KEY_NAMESPACE, idempotency_key)
+        else:
+            content = "|".join(
+                str(part)
+                for part in (
+                    request.session_start.isoformat(),
+                    request.session_end.isoformat(),
+                    *(getattr(request, field) for field in IDENTITY_FIELDS),
+                )
+            )
+            session_id = uuid.uuid5(COMPLETE_CONTENT_NAMESPACE, content)
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         ended_at = _server_time(clock, request.session_end, "session_end")
-        return await self._create(
-            request, clock=clock, ended_at=ended_at, idempotency_key=idempotency_key
-        )
+        return await self._create(request, session_id=session_id, clock=clock, ended_at=ended_at)
 
     async def _create(
         self,
         request: SessionStartRequest,
         *,
+        session_id: uuid.UUID,
         clock: RequestClock,
         ended_at: datetime | None,
-        idempotency_key: str | None,
     ) -> SessionRecord:
         self._check_label_lengths(request)
         started_at = _server_time(clock, request.session_start, "session_start")
@@ -60,7 +80,6 @@ class SessionService:
             raise InvalidInputError.single(
                 "body", "session_end", msg="must not be before session_start"
             )
-        session_id = request.session_id or _session_id_for(idempotency_key)
         async with self._database.transaction() as connection:
             store = SessionStore(connection)
             created = await store.insert(
@@ -75,6 +94,15 @@ class SessionService:
                 return created
             existing = session_or_404(await store.get(session_id, for_update=True))
             _ensure_same_identity(existing, request)
+            if _adds_labels(existing, request):
+                existing = session_or_404(
+                    await store.fill_labels(
+                        session_id,
+                        customer_id=request.customer_id,
+                        property_id=request.property_id,
+                        device_type=request.device_type,
+                    )
+                )
             if ended_at is None or existing.end_reason == "client":
                 return existing
             # A complete-session call for a session opened by /session/start ends it.
@@ -107,7 +135,8 @@ class SessionService:
     async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
         """Record that the headset is still there."""
         async with self._database.transaction() as connection:
-            return session_or_404(await SessionStore(connection).touch(session_id))
+            store = SessionStore(connection)
+            return session_or_404(await store.touch(session_id, active_at=datetime.now(UTC)))
 
     async def status(self, session_id: uuid.UUID) -> SessionStatus:
         """The session as stored and, while it is active, how long it has run so far."""
@@ -147,19 +176,20 @@ def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None
         )
 
 
-def _session_id_for(idempotency_key: str | None) -> uuid.UUID:
-    """Without a client session id, an Idempotency-Key header still makes retries safe."""
-    if idempotency_key:
-        return uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key)
-    return uuid.uuid4()
+def _adds_labels(existing: SessionRecord, request: SessionStartRequest) -> bool:
+    return any(
+        getattr(existing, field) is None and getattr(request, field) is not None
+        for field in IDENTITY_FIELDS
+    )
 
 
 def _ensure_same_identity(existing: SessionRecord, request: SessionStartRequest) -> None:
     """A session id may be repeated (retries, a later complete-session call) but not reused for
-    another customer, property or device. A field the request leaves out is no contradiction."""
+    another customer, property or device. A label only one side has is no contradiction: the
+    request leaves it out, or fills in what the session lacked."""
     for field in IDENTITY_FIELDS:
-        requested = getattr(request, field)
-        if requested is not None and requested != getattr(existing, field):
+        requested, stored = getattr(request, field), getattr(existing, field)
+        if requested is not None and stored is not None and requested != stored:
             raise ConflictError(
                 f"session_id {existing.id} already belongs to a session with a different {field}"
             )

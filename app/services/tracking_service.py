@@ -3,24 +3,26 @@ account for every event: stored, duplicate, or rejected with its reason."""
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from app.config import Settings
 from app.core.database import Database
-from app.core.errors import InvalidInputError
+from app.core.errors import FieldProblem, InvalidInputError
 from app.core.event_store import EventRow, EventStore, Rejection
 from app.core.session_store import SessionStore
-from app.models.fields import NOT_UNICODE, problem_message
+from app.models.fields import NOT_UNICODE, parse_session_id, problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.clock import ImplausibleTimeError, RequestClock
 from app.services.session_service import session_or_404
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
 CLIENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
+REUSED_EVENT_ID = "was already used in this session for a different event"
 
 
 class EventInvalidError(ValueError):
@@ -28,6 +30,19 @@ class EventInvalidError(ValueError):
         super().__init__(reason)
         self.field = field
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What became of one event of a request."""
+
+    kind: Literal["stored", "duplicate", "rejected"]
+    reason: str = ""
+    field: str | None = None
+
+
+STORED = Fate("stored")
+DUPLICATE = Fate("duplicate")
 
 
 @dataclass(frozen=True)
@@ -62,8 +77,8 @@ class TrackingService:
     async def track_event(
         self, request: TrackingEventRequest, *, request_id: str | None = None
     ) -> EventResult:
-        """Store one event; 422 if it is invalid or PostgreSQL refuses it (a refusal is also
-        kept in rejected_events, like a batch's)."""
+        """Store one event; 422 if it is invalid, reuses an event_id, or PostgreSQL refuses it
+        (the last two are also kept in rejected_events, like a batch's)."""
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         try:
             row = self._to_row(request, session_id=request.session_id, clock=clock)
@@ -72,25 +87,22 @@ class TrackingService:
                 "body", error.field or "event", msg=error.reason
             ) from None
         async with self._database.transaction() as connection:
-            await _record_activity(SessionStore(connection), request.session_id)
+            await _record_activity(SessionStore(connection), request.session_id, [row])
             events = EventStore(connection)
-            outcome = await events.insert(
-                request.session_id, [(0, row)], received_at=clock.received_at
-            )
-            refusal = outcome.refused.get(0)
-            if refusal is not None:
+            [fate] = (await self._store(events, request.session_id, [(0, row)], clock)).values()
+            if fate.kind == "rejected":
+                payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
                 await events.record_rejections(
                     request.session_id,
-                    [_rejection(0, request.model_dump(mode="json"), refusal)],
+                    [_rejection(0, payload, fate.reason, fate.field)],
                     request_id=request_id,
                     received_at=clock.received_at,
                 )
-        if refusal is not None:
-            raise InvalidInputError.single("body", msg=refusal)
+        if fate.kind == "rejected":
+            loc = ("body", fate.field) if fate.field else ("body",)
+            raise InvalidInputError([FieldProblem(loc=loc, msg=fate.reason)])
         return EventResult(
-            event_id=row.event_id,
-            duplicate=row.event_id not in outcome.inserted_ids,
-            received_at=clock.received_at,
+            event_id=row.event_id, duplicate=fate.kind == "duplicate", received_at=clock.received_at
         )
 
     async def track_batch(
@@ -106,57 +118,72 @@ class TrackingService:
                 msg=f"at most {limit} events per batch, got {len(request.events)}",
             )
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
-        result = BatchResult(total=len(request.events), received_at=clock.received_at)
-        rows: list[tuple[int, EventRow]] = []
+        fates: dict[int, Fate] = {}
+        rows: dict[int, EventRow] = {}
         first_index_of: dict[uuid.UUID, int] = {}
-        # (index, index of the same event earlier in the batch, its event_id)
-        repeats: list[tuple[int, int, uuid.UUID]] = []
+        repeats: dict[int, int] = {}  # index -> index of the same event_id earlier in the batch
         for index, raw_event in enumerate(request.events):
             try:
                 row = self._raw_to_row(raw_event, session_id=request.session_id, clock=clock)
             except EventInvalidError as error:
-                result.rejections.append(_rejection(index, raw_event, error.reason, error.field))
+                fates[index] = Fate("rejected", error.reason, error.field)
                 continue
+            rows[index] = row
             if row.event_id in first_index_of:
-                repeats.append((index, first_index_of[row.event_id], row.event_id))
-                continue
-            first_index_of[row.event_id] = index
-            rows.append((index, row))
+                repeats[index] = first_index_of[row.event_id]
+            else:
+                first_index_of[row.event_id] = index
 
         async with self._database.transaction() as connection:
-            await _record_activity(SessionStore(connection), request.session_id)
+            await _record_activity(SessionStore(connection), request.session_id, rows.values())
             events = EventStore(connection)
-            outcome = await events.insert(request.session_id, rows, received_at=clock.received_at)
-            for index, row in rows:
-                if index in outcome.refused:
-                    reason = outcome.refused[index]
-                    result.rejections.append(_rejection(index, request.events[index], reason))
-                elif row.event_id in outcome.inserted_ids:
-                    result.stored += 1
-                else:
-                    result.duplicates.append((index, row.event_id))
-            # A repeat within the batch shares the fate of its first occurrence.
-            for index, first_index, event_id in repeats:
-                if first_index in outcome.refused:
-                    reason = outcome.refused[first_index]
-                    result.rejections.append(_rejection(index, request.events[index], reason))
-                else:
-                    result.duplicates.append((index, event_id))
+            firsts = [(index, row) for index, row in rows.items() if index not in repeats]
+            fates |= await self._store(events, request.session_id, firsts, clock)
+            for index, first_index in repeats.items():
+                fates[index] = _fate_of_repeat(rows[index], rows[first_index], fates[first_index])
+            result = _batch_result(request, fates, rows, received_at=clock.received_at)
             await events.record_rejections(
                 request.session_id,
                 result.rejections,
                 request_id=request_id,
                 received_at=clock.received_at,
             )
-        result.rejections.sort(key=lambda rejection: rejection.index)
-        result.duplicates.sort()
         return result
+
+    async def _store(
+        self,
+        events: EventStore,
+        session_id: uuid.UUID,
+        rows: Sequence[tuple[int, EventRow]],
+        clock: RequestClock,
+    ) -> dict[int, Fate]:
+        """Insert the rows; tell a retry (same content under an event_id already stored) from
+        an event_id reused for a different event."""
+        outcome = await events.insert(session_id, rows, received_at=clock.received_at)
+        fates: dict[int, Fate] = {}
+        not_inserted: list[tuple[int, EventRow]] = []
+        for index, row in rows:
+            if index in outcome.refused:
+                fates[index] = Fate("rejected", outcome.refused[index])
+            elif row.event_id in outcome.inserted_ids:
+                fates[index] = STORED
+            else:
+                not_inserted.append((index, row))
+        stored_content = await events.stored_content_ids(
+            session_id, [row.event_id for _, row in not_inserted]
+        )
+        for index, row in not_inserted:
+            previous = stored_content.get(row.event_id)
+            reused = previous is not None and previous != row.content_id
+            fates[index] = Fate("rejected", REUSED_EVENT_ID, "event_id") if reused else DUPLICATE
+        return fates
 
     def _raw_to_row(
         self, raw_event: Any, *, session_id: uuid.UUID, clock: RequestClock
     ) -> EventRow:
         if not isinstance(raw_event, dict):
             raise EventInvalidError(None, "event must be a JSON object")
+        _check_session_id_matches(raw_event.get("session_id"), session_id)
         try:
             event = TrackingEvent.model_validate(raw_event)
         except ValidationError as error:
@@ -179,9 +206,7 @@ class TrackingService:
         if len(event.event_type) > type_limit:
             raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
         event_data = _event_data_object(event.event_data)
-        depth_limit = self._settings.MAX_EVENT_DATA_DEPTH
-        if _nesting_depth(event_data) > depth_limit:
-            raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
+        _check_event_data(event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH)
         event_data_json, size = _canonical_json(event_data)
         size_limit = self._settings.MAX_EVENT_DATA_BYTES
         if size > size_limit:
@@ -190,36 +215,78 @@ class TrackingService:
             server_time = clock.to_server_time(event.timestamp)
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
+        content_id = uuid.uuid5(
+            CONTENT_ID_NAMESPACE,
+            f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
+        )
         return EventRow(
-            event_id=self._event_id(event, session_id=session_id, event_data_json=event_data_json),
+            event_id=self._client_event_id(event.event_id) or content_id,
+            content_id=content_id,
             event_type=event.event_type,
             timestamp=server_time,
             client_timestamp=event.timestamp,
             event_data_json=event_data_json,
         )
 
-    def _event_id(
-        self, event: TrackingEvent, *, session_id: uuid.UUID, event_data_json: str
-    ) -> uuid.UUID:
-        """The key that makes retries safe: the client's event_id (a UUID as is, other text
-        hashed), or without one a hash of what makes the event itself."""
-        if event.event_id is None:
-            return uuid.uuid5(
-                CONTENT_ID_NAMESPACE,
-                f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
-            )
+    def _client_event_id(self, text: str | None) -> uuid.UUID | None:
+        """The client's event_id as a key: a UUID/FGuid as is, any other text hashed."""
+        if text is None:
+            return None
         id_limit = self._settings.MAX_EVENT_ID_LENGTH
-        if len(event.event_id) > id_limit:
+        if len(text) > id_limit:
             raise EventInvalidError("event_id", f"is longer than {id_limit} characters")
         try:
-            return uuid.UUID(event.event_id)
+            return uuid.UUID(text)
         except ValueError:
-            return uuid.uuid5(CLIENT_ID_NAMESPACE, event.event_id)
+            return uuid.uuid5(CLIENT_ID_NAMESPACE, text)
 
 
-async def _record_activity(sessions: SessionStore, session_id: uuid.UUID) -> None:
-    """Events count as activity; an unknown session fails the whole request with 404."""
-    session_or_404(await sessions.touch(session_id))
+async def _record_activity(sessions: SessionStore, session_id: uuid.UUID, rows: Any) -> None:
+    """Events count as activity, up to the latest of their times; an unknown session fails the
+    whole request with 404."""
+    latest = max((row.timestamp for row in rows), default=None)
+    session_or_404(await sessions.touch(session_id, active_at=latest))
+
+
+def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:
+    """An event may repeat its batch's session_id, but not name another session."""
+    if claimed is None or claimed == "":
+        return
+    try:
+        matches = parse_session_id(claimed) == session_id
+    except ValueError:
+        matches = False
+    if not matches:
+        raise EventInvalidError("session_id", "differs from the batch's session_id")
+
+
+def _fate_of_repeat(row: EventRow, first: EventRow, first_fate: Fate) -> Fate:
+    """A repeat of an event_id within one batch: a duplicate of the first occurrence if it is
+    the same event (sharing that one's fate), a reused id if it is another event."""
+    if row.content_id != first.content_id:
+        return Fate("rejected", REUSED_EVENT_ID, "event_id")
+    return first_fate if first_fate.kind == "rejected" else DUPLICATE
+
+
+def _batch_result(
+    request: TrackingBatchRequest,
+    fates: dict[int, Fate],
+    rows: dict[int, EventRow],
+    *,
+    received_at: datetime,
+) -> BatchResult:
+    result = BatchResult(total=len(request.events), received_at=received_at)
+    for index in sorted(fates):
+        fate = fates[index]
+        if fate.kind == "stored":
+            result.stored += 1
+        elif fate.kind == "duplicate":
+            result.duplicates.append((index, rows[index].event_id))
+        else:
+            result.rejections.append(
+                _rejection(index, request.events[index], fate.reason, fate.field)
+            )
+    return result
 
 
 def _event_data_object(value: Any) -> dict[str, Any]:
@@ -237,6 +304,27 @@ def _event_data_object(value: Any) -> dict[str, Any]:
     return value
 
 
+def _check_event_data(event_data: dict[str, Any], *, depth_limit: int) -> None:
+    """Nesting within the limit (a flat object is 1 deep) and no NUL character in any key or
+    string, which PostgreSQL's jsonb cannot hold. Iterative, so deep input is safe."""
+    pending: list[tuple[Any, int]] = [(event_data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise EventInvalidError("event_data", "must not contain NUL characters")
+            continue
+        if isinstance(node, dict):
+            children: list[Any] = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > depth_limit:
+            raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
+        pending.extend((child, depth + 1) for child in children)
+
+
 def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
     """Compact JSON with sorted keys (what is stored, measured and hashed) and its UTF-8 size."""
     try:
@@ -251,22 +339,6 @@ def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
         return text, len(text.encode())
     except UnicodeEncodeError:
         raise EventInvalidError("event_data", NOT_UNICODE) from None
-
-
-def _nesting_depth(value: Any) -> int:
-    """Depth of nested objects and arrays: 1 for a flat object. Iterative, so deep input is safe."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        node, depth = pending.pop()
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
-        )
-        if children is None:
-            continue
-        deepest = max(deepest, depth)
-        pending.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _rejection(index: int, raw_event: Any, reason: str, field: str | None = None) -> Rejection:

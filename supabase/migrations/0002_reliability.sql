@@ -1,9 +1,13 @@
--- What reliable ingestion needs on top of the original schema: session liveness and end reasons,
--- the client's own time next to the corrected one, the server's receive time, a per-session event
--- id for de-duplication, and a table for every event that was answered but not stored.
+-- What reliable ingestion needs on top of the original schema: session liveness, last activity
+-- and end reasons, the client's own time next to the corrected one, the server's receive time,
+-- per-session event ids for de-duplication, and a table for every event that was answered but
+-- not stored.
 
 ALTER TABLE public.vr_sessions
+    -- Server time of the last request about the session: decides when it has gone silent.
     ADD COLUMN IF NOT EXISTS last_seen_at TIMESTAMPTZ,
+    -- When the headset was last in use (latest event time or heartbeat): where a timeout ends it.
+    ADD COLUMN IF NOT EXISTS last_activity_at TIMESTAMPTZ,
     ADD COLUMN IF NOT EXISTS end_reason TEXT,
     ADD COLUMN IF NOT EXISTS duration_seconds INTEGER
         GENERATED ALWAYS AS (round(extract(epoch FROM (ended_at - started_at)))::integer) STORED;
@@ -13,23 +17,28 @@ ALTER TABLE public.vr_sessions DISABLE TRIGGER update_vr_sessions_updated_at;
 
 UPDATE public.vr_sessions
 SET last_seen_at = coalesce(last_seen_at, ended_at, started_at),
+    last_activity_at = coalesce(last_activity_at, ended_at, started_at),
     -- The original schema allowed a NULL status; derive it from the session's end.
-    status = coalesce(status, CASE WHEN ended_at IS NULL THEN 'active' ELSE 'completed' END)
-WHERE last_seen_at IS NULL OR status IS NULL;
+    status = coalesce(status, CASE WHEN ended_at IS NULL THEN 'active' ELSE 'completed' END),
+    -- Sessions the original system completed were ended by their client.
+    end_reason = coalesce(end_reason, CASE WHEN ended_at IS NULL THEN NULL ELSE 'client' END)
+WHERE last_seen_at IS NULL OR last_activity_at IS NULL OR status IS NULL
+   OR (end_reason IS NULL AND ended_at IS NOT NULL);
 
 ALTER TABLE public.vr_sessions ENABLE TRIGGER update_vr_sessions_updated_at;
 
 ALTER TABLE public.vr_sessions
     ALTER COLUMN last_seen_at SET DEFAULT NOW(),
     ALTER COLUMN last_seen_at SET NOT NULL,
+    ALTER COLUMN last_activity_at SET NOT NULL,
     ALTER COLUMN status SET NOT NULL;
 
+-- An end before the start is refused by the service, not by a CHECK: the original system wrote
+-- such rows, and a CHECK (even NOT VALID) would fail every later update of them, heartbeats and
+-- late events included.
 ALTER TABLE public.vr_sessions
     DROP CONSTRAINT IF EXISTS vr_sessions_end_reason_check,
-    ADD CONSTRAINT vr_sessions_end_reason_check CHECK (end_reason IN ('client', 'timed_out')),
-    DROP CONSTRAINT IF EXISTS vr_sessions_end_after_start_check,
-    -- NOT VALID: rows written before validation existed are kept; new rows are checked.
-    ADD CONSTRAINT vr_sessions_end_after_start_check CHECK (ended_at >= started_at) NOT VALID;
+    ADD CONSTRAINT vr_sessions_end_reason_check CHECK (end_reason IN ('client', 'timed_out'));
 
 -- The timeout sweep looks for active sessions by last activity.
 CREATE INDEX IF NOT EXISTS idx_sessions_active_last_seen
@@ -37,6 +46,9 @@ CREATE INDEX IF NOT EXISTS idx_sessions_active_last_seen
 
 ALTER TABLE public.tracking_events
     ADD COLUMN IF NOT EXISTS event_id UUID,
+    -- A hash of the event's content: tells a retry (same content) from an event_id reused for a
+    -- different event. NULL for rows written before it existed.
+    ADD COLUMN IF NOT EXISTS content_id UUID,
     ADD COLUMN IF NOT EXISTS client_timestamp TIMESTAMPTZ,
     ADD COLUMN IF NOT EXISTS received_at TIMESTAMPTZ;
 
@@ -56,14 +68,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_events_session_event_id
     ON public.tracking_events (session_id, event_id);
 
 CREATE TABLE IF NOT EXISTS public.rejected_events (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    session_id UUID REFERENCES public.vr_sessions (id) ON DELETE CASCADE,
+    id BIGINT GENERATED ALWAYS AS IDENTITY,
+    session_id UUID,
     event_index INTEGER,
     field TEXT,
     reason TEXT NOT NULL,
     payload TEXT NOT NULL,
     request_id TEXT,
-    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    CONSTRAINT rejected_events_pkey PRIMARY KEY (id),
+    CONSTRAINT rejected_events_session_id_fkey FOREIGN KEY (session_id)
+        REFERENCES public.vr_sessions (id) ON DELETE CASCADE
 );
 
 CREATE INDEX IF NOT EXISTS idx_rejected_events_session ON public.rejected_events (session_id);

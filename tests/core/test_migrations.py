@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 
 from app.core.migrations import MIGRATION_LOCK_KEY, apply_migrations
-from tests.conftest import REPO_ROOT, with_database
+from tests.conftest import REPO_ROOT, AppFactory, with_database
+from tests.helpers import BATCH, event
 
 MIGRATIONS_DIR = REPO_ROOT / "supabase" / "migrations"
 ORIGINAL_SCHEMA = MIGRATIONS_DIR / "0001_original_schema.sql"
@@ -249,7 +250,7 @@ async def test_database_with_the_original_schema_migrates_keeping_its_rows(
         for row in await connection.fetch(
             """
             SELECT id, started_at, ended_at, status, customer_id, property_id, device_type,
-                   created_at, last_seen_at, end_reason, duration_seconds
+                   created_at, last_seen_at, last_activity_at, end_reason, duration_seconds
             FROM vr_sessions
             """
         )
@@ -264,10 +265,13 @@ async def test_database_with_the_original_schema_migrates_keeping_its_rows(
         "device_type": "Quest 2",
         "created_at": started,
         "last_seen_at": ended,
-        "end_reason": None,
+        "last_activity_at": ended,
+        "end_reason": "client",
         "duration_seconds": 300,
     }
     assert sessions[active_id]["last_seen_at"] == started
+    assert sessions[active_id]["last_activity_at"] == started
+    assert sessions[active_id]["end_reason"] is None
     assert sessions[active_id]["status"] == "active"
 
 
@@ -320,6 +324,35 @@ async def test_original_sessions_without_a_status_migrate_with_one_derived_from_
         for row in await connection.fetch("SELECT id, status FROM vr_sessions")
     }
     assert statuses == {open_id: "active", ended_id: "completed"}
+
+
+async def test_original_session_that_ends_before_it_starts_still_takes_events(
+    new_database: DatabaseFactory, connect: Connect, app_with: AppFactory
+) -> None:
+    """The original system validated nothing: an end before the start must not make every later
+    heartbeat or late event of that session fail."""
+    dsn = await new_database()
+    connection = await connect(dsn)
+    await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
+    inverted_id = uuid.uuid4()
+    await connection.execute(
+        "INSERT INTO vr_sessions (id, started_at, ended_at, status) "
+        "VALUES ($1, '2025-10-06 10:05+00', '2025-10-06 10:00+00', 'completed')",
+        inverted_id,
+    )
+
+    async with app_with(DATABASE_URL=dsn) as client:
+        batch = await client.post(
+            BATCH, json={"session_id": str(inverted_id), "events": [event(at=1759745000)]}
+        )
+        heartbeat = await client.post(f"/api/v1/unreal/session/{inverted_id}/heartbeat")
+
+    assert batch.status_code == 202, batch.text
+    assert heartbeat.status_code == 200
+    stored = await connection.fetchval(
+        "SELECT count(*) FROM tracking_events WHERE session_id = $1", inverted_id
+    )
+    assert stored == 1
 
 
 async def test_updated_at_trigger_still_works_after_migrating_the_original_schema(

@@ -104,13 +104,17 @@ def through(pooler: str, database_dsn: str) -> str:
 
 
 async def test_whole_ingestion_flow_works_through_a_transaction_pooler(
-    pooler: str, database_dsn: str, app_with: AppFactory, db: asyncpg.Connection
+    pooler: str,
+    database_dsn: str,
+    app_with: AppFactory,
+    db: asyncpg.Connection,
+    database_refuses_poison: str,
 ) -> None:
     async with app_with(DATABASE_URL=through(pooler, database_dsn)) as client:
         assert (await client.get("/health")).json()["database"] == "connected"
         session_id = await start_session(client, session_id=fguid())
         events = [event(at=1728234590 + i, event_id=str(uuid.uuid4())) for i in range(20)]
-        events[7]["event_data"] = {"note": "nul \u0000"}  # forces the row-by-row fallback
+        events[7]["event_type"] = database_refuses_poison  # forces the row-by-row fallback
         batch = {"session_id": session_id, "events": events}
 
         first = await client.post(BATCH, json=batch)

@@ -24,9 +24,12 @@ async def wait_for_status(
 
 
 async def make_idle(db: asyncpg.Connection, session_id: str, minutes: float) -> datetime:
+    """As if nothing had been heard of the session, nor done in it, for `minutes`."""
     last_seen = datetime.now(UTC) - timedelta(minutes=minutes)
     await db.execute(
-        "UPDATE vr_sessions SET last_seen_at = $2 WHERE id = $1", uuid.UUID(session_id), last_seen
+        "UPDATE vr_sessions SET last_seen_at = $2, last_activity_at = $2 WHERE id = $1",
+        uuid.UUID(session_id),
+        last_seen,
     )
     return last_seen
 
@@ -96,3 +99,44 @@ async def test_late_events_for_a_timed_out_session_are_stored(
         "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
     )
     assert stored == 1
+
+
+async def test_session_flushed_late_is_closed_at_its_last_event_not_at_the_flush(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    """An offline cache flushes long after the tour: the timeout ends the session at the last
+    thing the headset did, not when the server happened to hear of it."""
+    async with app_with(SESSION_SWEEP_INTERVAL_SECONDS=0.05) as client:
+        started = time.time() - 7200
+        session_id = await start_session(client, session_start=started)
+        await client.post(
+            BATCH,
+            json={"session_id": session_id, "events": [event(at=started + 600)]},
+        )
+        await db.execute(
+            "UPDATE vr_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id = $1",
+            uuid.UUID(session_id),
+        )
+
+        closed = await wait_for_status(client, session_id, "completed")
+
+    assert closed["end_reason"] == "timed_out"
+    assert closed["duration_seconds"] == 600
+
+
+async def test_heartbeats_extend_the_last_activity(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    async with app_with(SESSION_SWEEP_INTERVAL_SECONDS=0.05) as client:
+        session_id = await start_session(client, session_start=time.time() - 3600)
+        await make_idle(db, session_id, minutes=50)
+        await client.post(f"/api/v1/unreal/session/{session_id}/heartbeat")
+        await db.execute(
+            "UPDATE vr_sessions SET last_seen_at = now() - interval '31 minutes' WHERE id = $1",
+            uuid.UUID(session_id),
+        )
+
+        closed = await wait_for_status(client, session_id, "completed")
+
+    assert closed["end_reason"] == "timed_out"
+    assert 3500 < closed["duration_seconds"] < 3700

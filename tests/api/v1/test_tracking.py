@@ -78,7 +78,8 @@ async def test_non_uuid_event_ids_are_accepted_and_deduplicated(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
     session_id = await start_session(client)
-    events = [event(event_id="evt-1"), event(event_id="evt-2"), event(event_id="evt-1")]
+    first = event(event_id="evt-1", at=1728234590)
+    events = [first, event(event_id="evt-2", at=1728234591), first]
 
     response = await client.post(BATCH, json={"session_id": session_id, "events": events})
 
@@ -86,6 +87,45 @@ async def test_non_uuid_event_ids_are_accepted_and_deduplicated(
     assert (body["processed"], body["failed"]) == (3, 0)
     assert [duplicate["index"] for duplicate in body["duplicates"]] == [2]
     assert await count_events(db, session_id) == 2
+
+
+async def test_event_id_reused_for_a_different_event_is_rejected_not_called_a_duplicate(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Blueprint clients that never set an id send the same default (0, or an empty FGuid)
+    for every event: those are different events, and must not vanish as "duplicates"."""
+    session_id = await start_session(client)
+    nil = "00000000000000000000000000000000"
+    batch = [
+        event("zone_enter", at=1728234590, event_id=0),
+        event("gaze", at=1728234591, event_id=0),
+    ]
+    batch += [event("teleport", at=1728234592, event_id=nil)]
+
+    first = await client.post(BATCH, json={"session_id": session_id, "events": batch})
+    later = await client.post(
+        EVENT, json={"session_id": session_id, **event("menu_open", at=1728234593, event_id=nil)}
+    )
+    retried = await client.post(BATCH, json={"session_id": session_id, "events": batch})
+
+    assert (first.json()["processed"], first.json()["failed"]) == (2, 1)
+    assert first.json()["errors"] == [
+        {
+            "index": 1,
+            "field": "event_id",
+            "reason": "was already used in this session for a different event",
+        }
+    ]
+    assert later.status_code == 422
+    assert later.json()["detail"][0]["loc"] == ["body", "event_id"]
+    assert [d["index"] for d in retried.json()["duplicates"]] == [0, 2]
+    assert await count_events(db, session_id) == 2
+    rejected = await rejected_rows(db, session_id)
+    assert [(row["event_index"], row["field"]) for row in rejected] == [
+        (0, "event_id"),
+        (1, "event_id"),
+        (1, "event_id"),
+    ]
 
 
 async def test_batch_response_has_the_contract_keys(client: httpx.AsyncClient) -> None:
@@ -165,13 +205,13 @@ async def test_one_bad_event_never_sinks_the_batch(
 
 
 async def test_row_refused_by_postgresql_falls_back_to_row_by_row(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, database_refuses_poison: str
 ) -> None:
-    """A NUL character passes JSON validation but PostgreSQL's jsonb refuses it: the batch
-    statement fails, and the fallback stores every other row."""
+    """The batch statement fails on one row inside the database; the fallback stores every
+    other row and records the refused one with PostgreSQL's reason."""
     session_id = await start_session(client)
     events = [event(at=1728234590 + i, event_data={"i": i}) for i in range(5)]
-    events[2]["event_data"] = {"note": "nul \u0000 here"}
+    events[2]["event_type"] = database_refuses_poison
 
     response = await client.post(BATCH, json={"session_id": session_id, "events": events})
 
@@ -179,7 +219,7 @@ async def test_row_refused_by_postgresql_falls_back_to_row_by_row(
     body = response.json()
     assert (body["processed"], body["failed"]) == (4, 1)
     assert body["errors"][0]["index"] == 2
-    assert "database rejected the event" in body["errors"][0]["reason"]
+    assert "database rejected the event: poison event refused" in body["errors"][0]["reason"]
     stored = await db.fetch(
         "SELECT event_data->>'i' AS i FROM tracking_events WHERE session_id = $1 ORDER BY 1",
         uuid.UUID(session_id),
@@ -187,45 +227,32 @@ async def test_row_refused_by_postgresql_falls_back_to_row_by_row(
     assert [row["i"] for row in stored] == ["0", "1", "3", "4"]
     rejected = await rejected_rows(db, session_id)
     assert [row["event_index"] for row in rejected] == [2]
-    assert "\u0000" in json.loads(rejected[0]["payload"])["event_data"]["note"]
+    assert json.loads(rejected[0]["payload"])["event_type"] == database_refuses_poison
 
 
-async def test_row_refused_by_a_database_trigger_is_isolated(
+async def test_nul_character_in_event_data_is_refused_naming_event_data(
     client: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    """Whatever the database refuses (here a trigger), only that row fails."""
-    await db.execute(
-        """
-        CREATE OR REPLACE FUNCTION test_refuse_poison() RETURNS trigger AS $$
-        BEGIN
-            IF NEW.event_type = 'test_poison' THEN
-                RAISE EXCEPTION 'poison event refused';
-            END IF;
-            RETURN NEW;
-        END $$ LANGUAGE plpgsql;
-        CREATE TRIGGER test_refuse_poison BEFORE INSERT ON tracking_events
-            FOR EACH ROW EXECUTE FUNCTION test_refuse_poison();
-        """
-    )
-    try:
-        session_id = await start_session(client)
-        events = [event(at=1728234590), event("test_poison"), event(at=1728234591)]
-        response = await client.post(BATCH, json={"session_id": session_id, "events": events})
-    finally:
-        await db.execute("DROP TRIGGER test_refuse_poison ON tracking_events")
+    """PostgreSQL's jsonb cannot hold a NUL; it is refused before the database, with the
+    field to blame, and the raw event is kept."""
+    session_id = await start_session(client)
+    events = [event(at=1728234590), event(at=1728234591, event_data={"note": "nul \u0000 here"})]
 
-    body = response.json()
-    assert (body["processed"], body["failed"]) == (2, 1)
-    assert "poison event refused" in body["errors"][0]["reason"]
-    assert await count_events(db, session_id) == 2
-    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [1]
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "event_data", "reason": "must not contain NUL characters"}
+    ]
+    [rejected] = await rejected_rows(db, session_id)
+    assert "\u0000" in json.loads(rejected["payload"])["event_data"]["note"]
+    assert await count_events(db, session_id) == 1
 
 
 async def test_repeat_of_a_refused_event_in_the_same_batch_is_refused_too(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, database_refuses_poison: str
 ) -> None:
     session_id = await start_session(client)
-    poisoned = event(at=1728234590, event_id="evt-nul", event_data={"note": "\u0000"})
+    poisoned = event(database_refuses_poison, at=1728234590, event_id="evt-poison")
     events = [poisoned, event(at=1728234591), poisoned]
 
     response = await client.post(BATCH, json={"session_id": session_id, "events": events})
@@ -238,10 +265,10 @@ async def test_repeat_of_a_refused_event_in_the_same_batch_is_refused_too(
 
 
 async def test_single_event_refused_by_postgresql_is_422(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, database_refuses_poison: str
 ) -> None:
     session_id = await start_session(client)
-    body = {"session_id": session_id, **event(event_data={"note": "\u0000"})}
+    body = {"session_id": session_id, **event(database_refuses_poison)}
 
     response = await client.post(EVENT, json=body)
 
@@ -473,19 +500,20 @@ async def test_lone_surrogates_are_per_event_errors_not_a_crashed_batch(
 
 
 async def test_single_event_refused_by_postgresql_is_kept_in_rejected_events(
-    client: httpx.AsyncClient, db: asyncpg.Connection
+    client: httpx.AsyncClient, db: asyncpg.Connection, database_refuses_poison: str
 ) -> None:
     session_id = await start_session(client)
 
     response = await client.post(
-        EVENT, json={"session_id": session_id, **event(event_data={"note": "\u0000"})}
+        EVENT,
+        json={"session_id": session_id, **event(database_refuses_poison, event_data={"n": 1})},
     )
 
     assert response.status_code == 422
     [rejected] = await rejected_rows(db, session_id)
     assert rejected["event_index"] == 0
     assert "database rejected the event" in rejected["reason"]
-    assert json.loads(rejected["payload"])["event_data"] == {"note": "\u0000"}
+    assert json.loads(rejected["payload"])["event_data"] == {"n": 1}
 
 
 async def test_retry_with_a_fresh_sent_at_is_still_stored_once(
