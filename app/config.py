@@ -52,12 +52,18 @@ class Settings(BaseSettings):
     MAX_LABEL_LENGTH: int = Field(default=256, ge=1)
 
     # Timestamps and clock skew.
-    MAX_FUTURE_SECONDS: float = Field(default=86_400, ge=0)
-    CLOCK_SKEW_DEADBAND_SECONDS: float = Field(default=10.0, ge=0)
+    MAX_FUTURE_SECONDS: float = Field(default=86_400, ge=0, le=366 * 86_400)
+    CLOCK_SKEW_DEADBAND_SECONDS: float = Field(default=10.0, ge=0, le=86_400)
 
     # Sessions without activity are closed as timed_out by a periodic sweep.
-    SESSION_TIMEOUT_MINUTES: float = Field(default=30, gt=0)
-    SESSION_SWEEP_INTERVAL_SECONDS: float = Field(default=60, gt=0)
+    SESSION_TIMEOUT_MINUTES: float = Field(default=30, gt=0, le=7 * 24 * 60)
+    SESSION_SWEEP_INTERVAL_SECONDS: float = Field(default=60, gt=0, le=86_400)
+
+    @field_validator("DATABASE_URL", mode="before")
+    @classmethod
+    def blank_database_url_is_unset(cls, value: object) -> object:
+        """DATABASE_URL= (empty, as platforms often leave it) means: use the embedded one."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod

@@ -12,7 +12,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from app.api import health
-from app.api.middleware import RequestBodyMiddleware, RequestContextMiddleware
+from app.api.middleware import (
+    RequestBodyMiddleware,
+    RequestContextMiddleware,
+    TrailingSlashMiddleware,
+)
 from app.api.v1 import unreal
 from app.config import Settings, get_settings
 from app.core.database import Database
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="VR real-estate tour analytics: ingestion API for Unreal Engine clients.",
         version=settings.APP_VERSION,
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.started_monotonic = time.monotonic()
@@ -110,12 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(unreal.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
-    # Added innermost first: requests pass RequestContext, then CORS, then the body limits.
+    # Added innermost first: requests pass RequestContext, CORS, TrailingSlash, RequestBody.
     app.add_middleware(
         RequestBodyMiddleware,
         max_body_bytes=settings.MAX_BODY_BYTES,
         max_decompressed_bytes=settings.MAX_DECOMPRESSED_BODY_BYTES,
     )
+    app.add_middleware(TrailingSlashMiddleware)
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,

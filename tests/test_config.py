@@ -69,3 +69,23 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert configured.MAX_BATCH_EVENTS == 250
     assert configured.SESSION_TIMEOUT_MINUTES == 12.5
+
+
+def test_empty_database_url_means_the_embedded_database() -> None:
+    assert settings(DATABASE_URL="").DATABASE_URL is None
+    assert settings(DATABASE_URL="  ").DATABASE_URL is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_FUTURE_SECONDS", 1e12),
+        ("SESSION_TIMEOUT_MINUTES", 1e12),
+        ("CLOCK_SKEW_DEADBAND_SECONDS", 1e9),
+        ("SESSION_SWEEP_INTERVAL_SECONDS", 1e9),
+    ],
+)
+def test_values_too_large_to_compute_with_are_refused_at_start_up(name: str, value: float) -> None:
+    """Past these bounds date arithmetic overflows: the start fails, not every request."""
+    with pytest.raises(ValidationError, match=name):
+        settings(**{name: value})

@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and request logs, and the request body limits."""
+"""ASGI middleware: request ids and request logs, trailing slashes, request body limits."""
 
 import json
 import logging
@@ -115,6 +115,20 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+class TrailingSlashMiddleware:
+    """`/path/` is served as `/path`. A redirect instead would make many HTTP clients resend a
+    POST as a GET without its body, and the events would be lost."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope["path"] = path.rstrip("/") or "/"
+        await self.app(scope, receive, send)
 
 
 class RequestBodyMiddleware:

@@ -133,8 +133,8 @@ class Database:
     async def ping(self, *, timeout_seconds: float) -> bool:
         """A real round trip to the database, which must accept writes (a read-only database,
         during a failover say, cannot take events). Answered within `timeout_seconds` even when
-        the network stalls: a late query is left to finish (or fail) in the background, since
-        cleaning up its connection can itself wait on the stalled network."""
+        the network stalls: a late query is cancelled without waiting for the cancellation,
+        which can itself wait on the stalled network."""
         probe = asyncio.create_task(self._accepts_writes())
         self._background.add(probe)
         probe.add_done_callback(self._forget)

@@ -510,3 +510,14 @@ async def test_client_gone_before_its_body_arrived_is_logged_as_499_not_500(
     assert sent == []
     [record] = request_records(caplog)
     assert record.status == 499
+
+
+async def test_trailing_slash_reaches_the_same_route_without_a_redirect(
+    client: httpx.AsyncClient,
+) -> None:
+    """A redirected POST comes back as a GET without its body in many clients: no redirect."""
+    response = await client.post(START + "/", json={"session_start": time.time()})
+    status = await client.get(f"/api/v1/unreal/session/{response.json()['session_id']}/status/")
+
+    assert response.status_code == 201
+    assert status.status_code == 200
