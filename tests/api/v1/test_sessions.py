@@ -395,3 +395,58 @@ async def test_complete_session_call_ends_a_session_opened_by_start(
     assert again.json() == response.json()
     status = (await client.get(status_url(guid))).json()
     assert (status["status"], status["end_reason"]) == ("completed", "client")
+
+
+async def test_legacy_complete_session_without_any_id_is_safe_to_retry(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The original client sends neither a session id nor a key: its retry must not make a
+    second session, while a different session is still a different one."""
+    body = {"session_start": "1795000000", "session_end": "1795000323", "customer_id": "c_legacy"}
+
+    first = await client.post(COMPLETE, json=body)
+    retry = await client.post(COMPLETE, json=body)
+    other = await client.post(COMPLETE, json={**body, "session_end": "1795000324"})
+
+    assert first.json() == retry.json()
+    assert other.json()["session_id"] != first.json()["session_id"]
+    count = await db.fetchval("SELECT count(*) FROM vr_sessions WHERE customer_id = 'c_legacy'")
+    assert count == 2
+
+
+async def test_an_idempotency_key_names_different_sessions_on_different_endpoints(
+    client: httpx.AsyncClient,
+) -> None:
+    headers = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+
+    started = await client.post(START, json={"session_start": 1728234567}, headers=headers)
+    completed = await client.post(
+        COMPLETE, json={"session_start": 1728230000, "session_end": 1728230300}, headers=headers
+    )
+    status = (await client.get(status_url(started.json()["session_id"]))).json()
+
+    assert completed.json()["session_id"] != started.json()["session_id"]
+    assert status["status"] == "active"
+
+
+async def test_a_later_call_fills_in_a_label_the_start_left_empty(
+    client: httpx.AsyncClient,
+) -> None:
+    guid = fguid()
+    await client.post(
+        START, json={"session_id": guid, "session_start": 1728234567, "customer_id": ""}
+    )
+
+    response = await client.post(
+        COMPLETE,
+        json={
+            "session_id": guid,
+            "session_start": 1728234567,
+            "session_end": 1728234867,
+            "customer_id": "cust_12345",
+        },
+    )
+
+    assert response.status_code == 201
+    status = (await client.get(status_url(guid))).json()
+    assert (status["customer_id"], status["status"]) == ("cust_12345", "completed")

@@ -536,3 +536,20 @@ async def test_retry_with_a_fresh_sent_at_is_still_stored_once(
     assert first.json()["duplicates"] == []
     assert [duplicate["index"] for duplicate in retry.json()["duplicates"]] == [0]
     assert await count_events(db, session_id) == 1
+
+
+async def test_event_naming_another_session_in_a_batch_is_refused(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    events = [
+        event(at=1728234590, session_id=session_id.replace("-", "").upper()),
+        event(at=1728234591, session_id=str(uuid.uuid4())),
+    ]
+
+    response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    assert response.json()["errors"] == [
+        {"index": 1, "field": "session_id", "reason": "differs from the batch's session_id"}
+    ]
+    assert await count_events(db, session_id) == 1
