@@ -48,20 +48,7 @@ class SessionService:
         """Record a whole session at once (the original client's legacy call). Without a
         session id or Idempotency-Key, the session's own content identifies it, so the legacy
         client's retries are safe too."""
-        if request.session_id is not None:
-            session_id = request.session_id
-        elif idempotency_key:
-            session_id = uuid.uuid5(COMPLETE_KEY_NAMESPACE, idempotency_key)
-        else:
-            content = "|".join(
-                str(part)
-                for part in (
-                    request.session_start.isoformat(),
-                    request.session_end.isoformat(),
-                    *(getattr(request, field) for field in IDENTITY_FIELDS),
-                )
-            )
-            session_id = uuid.uuid5(COMPLETE_CONTENT_NAMESPACE, content)
+        session_id = _complete_session_id(request, idempotency_key)
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         ended_at = _server_time(clock, request.session_end, "session_end")
         return await self._create(request, session_id=session_id, clock=clock, ended_at=ended_at)
@@ -174,6 +161,24 @@ def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None
         raise InvalidInputError.single(
             "body", "session_end", msg=f"must not be before the session's start ({started})"
         )
+
+
+def _complete_session_id(request: CompleteSessionRequest, idempotency_key: str | None) -> uuid.UUID:
+    """The client's id, else one derived from its Idempotency-Key, else from the session's own
+    content as the client sent it (times before skew correction, so retries match)."""
+    if request.session_id is not None:
+        return request.session_id
+    if idempotency_key:
+        return uuid.uuid5(COMPLETE_KEY_NAMESPACE, idempotency_key)
+    content = "|".join(
+        str(part)
+        for part in (
+            request.session_start.isoformat(),
+            request.session_end.isoformat(),
+            *(getattr(request, field) for field in IDENTITY_FIELDS),
+        )
+    )
+    return uuid.uuid5(COMPLETE_CONTENT_NAMESPACE, content)
 
 
 def _adds_labels(existing: SessionRecord, request: SessionStartRequest) -> bool:
