@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     MAX_EVENT_DATA_DEPTH: int = Field(default=10, ge=1)
     MAX_EVENT_TYPE_LENGTH: int = Field(default=64, ge=1)
     MAX_EVENT_ID_LENGTH: int = Field(default=128, ge=1)
-    MAX_LABEL_LENGTH: int = Field(default=256, ge=1)
+    # Labels are indexed: PostgreSQL's btree entries hold about 2.7 kB, 4 bytes a character.
+    MAX_LABEL_LENGTH: int = Field(default=256, ge=1, le=600)
 
     # Timestamps and clock skew.
     MAX_FUTURE_SECONDS: float = Field(default=86_400, ge=0, le=366 * 86_400)

@@ -89,3 +89,9 @@ def test_values_too_large_to_compute_with_are_refused_at_start_up(name: str, val
     """Past these bounds date arithmetic overflows: the start fails, not every request."""
     with pytest.raises(ValidationError, match=name):
         settings(**{name: value})
+
+
+def test_label_limit_stays_within_what_postgresql_can_index() -> None:
+    assert settings(MAX_LABEL_LENGTH=600).MAX_LABEL_LENGTH == 600
+    with pytest.raises(ValidationError, match="MAX_LABEL_LENGTH"):
+        settings(MAX_LABEL_LENGTH=601)

@@ -133,8 +133,8 @@ class TrailingSlashMiddleware:
 
 class RequestBodyMiddleware:
     """Caps request bodies on the wire and after gzip decompression (413), rejects unknown
-    encodings (415) and corrupt gzip (400). The app then sees a plain, bounded body, typed as
-    JSON when the client did not say (the API takes nothing else)."""
+    encodings (415), corrupt gzip and invalid UTF-8 (400). The app then sees a plain, bounded
+    body, typed as JSON (the API takes nothing else)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_decompressed_bytes: int) -> None:
         self.app = app
@@ -197,8 +197,13 @@ class RequestBodyMiddleware:
             for name, value in scope["headers"]
             if name not in (b"content-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
-        if body and b"content-type" not in headers:
-            scope["headers"].append((b"content-type", b"application/json"))
+        if body:
+            # The API takes nothing but JSON: a body is read as JSON whatever type the client
+            # named (Blueprint plugins send text/plain or form types), so a body that is not
+            # JSON gets "Invalid JSON" and the reason, not a puzzling type error.
+            scope["headers"] = [
+                (name, value) for name, value in scope["headers"] if name != b"content-type"
+            ] + [(b"content-type", b"application/json")]
         replayed = False
 
         async def replay() -> Message:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from app.core.errors import DatabaseUnavailableError
+from app.core.errors import DatabaseUnavailableError, InvalidInputError
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,10 @@ def is_rejected_data(error: BaseException) -> bool:
     return sqlstate[:2] in REFUSED_DATA_SQLSTATE_CLASSES or sqlstate in REFUSED_DATA_SQLSTATES
 
 
-def describe_rejection(error: asyncpg.PostgresError) -> str:
+def describe_rejection(error: BaseException) -> str:
     detail = getattr(error, "detail", None)
     message = str(getattr(error, "message", None) or error)
-    return f"database rejected the event: {message}" + (f" ({detail})" if detail else "")
+    return f"database rejected the data: {message}" + (f" ({detail})" if detail else "")
 
 
 def statement_cache_size_for(dsn: str, configured: int | None) -> int:
@@ -114,7 +114,8 @@ class Database:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
-        """A pooled connection in autocommit mode; transient failures become 503s."""
+        """A pooled connection in autocommit mode; transient failures become 503s, data that
+        PostgreSQL refuses a 422."""
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout_seconds) as connection:
                 yield connection
@@ -122,6 +123,9 @@ class Database:
             if is_transient(error):
                 logger.warning("database unavailable: %s", error.__class__.__name__)
                 raise DatabaseUnavailableError() from error
+            if is_rejected_data(error):
+                # Input the edge checks let through but PostgreSQL will never take.
+                raise InvalidInputError.single("body", msg=describe_rejection(error)) from error
             raise
 
     @asynccontextmanager

@@ -4,6 +4,7 @@ Everything runs in one transaction under a transaction-scoped advisory lock, so 
 together apply each file once, and the lock works through transaction poolers too.
 """
 
+import hashlib
 import logging
 import time
 from pathlib import Path
@@ -41,23 +42,44 @@ async def apply_migrations(
             CREATE TABLE IF NOT EXISTS public.schema_migrations (
                 version TEXT PRIMARY KEY,
                 applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
-            )
+            );
+            ALTER TABLE public.schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT;
             """
         )
         applied = {
-            row["version"]
-            for row in await connection.fetch("SELECT version FROM public.schema_migrations")
+            row["version"]: row["checksum"]
+            for row in await connection.fetch(
+                "SELECT version, checksum FROM public.schema_migrations"
+            )
         }
         for path in migration_files(directory):
-            version = path.stem
+            version, sql = path.stem, path.read_text(encoding="utf-8")
+            checksum = hashlib.sha256(sql.encode()).hexdigest()
             if version in applied:
+                _ensure_unchanged(version, recorded=applied[version], current=checksum)
                 continue
             logger.info("applying migration %s", version)
             started = time.monotonic()
-            await connection.execute(path.read_text(encoding="utf-8"), timeout=timeout_seconds)
+            await connection.execute(sql, timeout=timeout_seconds)
             await connection.execute(
-                "INSERT INTO public.schema_migrations (version) VALUES ($1)", version
+                "INSERT INTO public.schema_migrations (version, checksum) VALUES ($1, $2)",
+                version,
+                checksum,
             )
             logger.info("applied migration %s in %.1f s", version, time.monotonic() - started)
             applied_now.append(version)
     return applied_now
+
+
+class MigrationChangedError(RuntimeError):
+    pass
+
+
+def _ensure_unchanged(version: str, *, recorded: str | None, current: str) -> None:
+    """An applied migration is history: editing it would leave databases that ran the old text
+    silently different from new ones. Changes go in a new file."""
+    if recorded is not None and recorded != current:
+        raise MigrationChangedError(
+            f"migration {version} was changed after this database applied it; "
+            "restore the file and put the change in a new migration"
+        )

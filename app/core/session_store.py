@@ -66,7 +66,7 @@ class SessionStore:
                 $1, $2, $3,
                 CASE WHEN $3::timestamptz IS NULL THEN 'active' ELSE 'completed' END,
                 CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE 'client' END,
-                $4, $5, $6, now(), coalesce($3, $2)
+                $4, $5, $6, now(), least(coalesce($3, $2), now())
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
@@ -111,7 +111,7 @@ class SessionStore:
             UPDATE vr_sessions
             SET ended_at = $2, status = 'completed', end_reason = 'client',
                 last_seen_at = greatest(last_seen_at, now()),
-                last_activity_at = greatest(last_activity_at, $2)
+                last_activity_at = greatest(last_activity_at, least($2, now()))
             WHERE id = $1
             RETURNING {SESSION_COLUMNS}
             """,
@@ -122,15 +122,24 @@ class SessionStore:
 
     async def touch(self, session_id: UUID, *, active_at: datetime | None) -> SessionRecord | None:
         """Record a request about the session now and, if given, activity at `active_at` (never
-        later than now); None when the session does not exist."""
+        later than now); None when the session does not exist. A session the sweep closed while
+        the headset was away ends at its latest activity, which can still move later."""
         row = await self._connection.fetchrow(
             f"""
+            WITH activity AS (
+                SELECT greatest(
+                    last_activity_at, least(coalesce($2, last_activity_at), now())
+                ) AS at
+                FROM vr_sessions WHERE id = $1
+            )
             UPDATE vr_sessions
             SET last_seen_at = greatest(last_seen_at, now()),
-                last_activity_at = CASE
-                    WHEN $2::timestamptz IS NULL THEN last_activity_at
-                    ELSE greatest(last_activity_at, least($2, now()))
+                last_activity_at = activity.at,
+                ended_at = CASE
+                    WHEN end_reason = 'timed_out' THEN greatest(ended_at, activity.at)
+                    ELSE ended_at
                 END
+            FROM activity
             WHERE id = $1
             RETURNING {SESSION_COLUMNS}
             """,

@@ -89,7 +89,8 @@ class TrackingService:
         async with self._database.transaction() as connection:
             await _record_activity(SessionStore(connection), request.session_id, [row])
             events = EventStore(connection)
-            [fate] = (await self._store(events, request.session_id, [(0, row)], clock)).values()
+            fates, _ = await self._store(events, request.session_id, [(0, row)], clock)
+            fate = fates[0]
             if fate.kind == "rejected":
                 payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
                 await events.record_rejections(
@@ -138,9 +139,17 @@ class TrackingService:
             await _record_activity(SessionStore(connection), request.session_id, rows.values())
             events = EventStore(connection)
             firsts = [(index, row) for index, row in rows.items() if index not in repeats]
-            fates |= await self._store(events, request.session_id, firsts, clock)
+            first_fates, stored_content = await self._store(
+                events, request.session_id, firsts, clock
+            )
+            fates |= first_fates
             for index, first_index in repeats.items():
-                fates[index] = _fate_of_repeat(rows[index], rows[first_index], fates[first_index])
+                fates[index] = _fate_of_repeat(
+                    rows[index],
+                    first=rows[first_index],
+                    first_fate=fates[first_index],
+                    stored_content=stored_content,
+                )
             result = _batch_result(request, fates, rows, received_at=clock.received_at)
             await events.record_rejections(
                 request.session_id,
@@ -156,9 +165,10 @@ class TrackingService:
         session_id: uuid.UUID,
         rows: Sequence[tuple[int, EventRow]],
         clock: RequestClock,
-    ) -> dict[int, Fate]:
+    ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
         """Insert the rows; tell a retry (same content under an event_id already stored) from
-        an event_id reused for a different event."""
+        an event_id reused for a different event. Also returns the content already stored
+        under the ids that were not inserted."""
         outcome = await events.insert(session_id, rows, received_at=clock.received_at)
         fates: dict[int, Fate] = {}
         not_inserted: list[tuple[int, EventRow]] = []
@@ -173,10 +183,8 @@ class TrackingService:
             session_id, [row.event_id for _, row in not_inserted]
         )
         for index, row in not_inserted:
-            previous = stored_content.get(row.event_id)
-            reused = previous is not None and previous != row.content_id
-            fates[index] = Fate("rejected", REUSED_EVENT_ID, "event_id") if reused else DUPLICATE
-        return fates
+            fates[index] = _fate_against_stored(row, stored_content.get(row.event_id))
+        return fates, stored_content
 
     def _raw_to_row(
         self, raw_event: Any, *, session_id: uuid.UUID, clock: RequestClock
@@ -260,12 +268,29 @@ def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:
         raise EventInvalidError("session_id", "differs from the batch's session_id")
 
 
-def _fate_of_repeat(row: EventRow, first: EventRow, first_fate: Fate) -> Fate:
-    """A repeat of an event_id within one batch: a duplicate of the first occurrence if it is
-    the same event (sharing that one's fate), a reused id if it is another event."""
-    if row.content_id != first.content_id:
+def _fate_against_stored(row: EventRow, stored_content_id: uuid.UUID | None) -> Fate:
+    """An event whose id is already stored: a retry if the content is the same (or unknown,
+    for rows older than content hashes), else an id reused for a different event."""
+    if stored_content_id is not None and stored_content_id != row.content_id:
         return Fate("rejected", REUSED_EVENT_ID, "event_id")
-    return first_fate if first_fate.kind == "rejected" else DUPLICATE
+    return DUPLICATE
+
+
+def _fate_of_repeat(
+    row: EventRow,
+    *,
+    first: EventRow,
+    first_fate: Fate,
+    stored_content: dict[uuid.UUID, uuid.UUID | None],
+) -> Fate:
+    """A repeat of an event_id within one batch. The same event as the first occurrence shares
+    its fate (a duplicate of it, if it was stored). Another event is compared with what is
+    stored under the id, which the first occurrence may have put there."""
+    if row.content_id == first.content_id:
+        return first_fate if first_fate.kind == "rejected" else DUPLICATE
+    if row.event_id in stored_content:
+        return _fate_against_stored(row, stored_content[row.event_id])
+    return Fate("rejected", REUSED_EVENT_ID, "event_id")
 
 
 def _batch_result(
@@ -342,10 +367,9 @@ def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
 
 
 def _rejection(index: int, raw_event: Any, reason: str, field: str | None = None) -> Rejection:
-    return Rejection(
-        index=index,
-        reason=reason,
+    try:
         # ASCII escapes keep even invalid Unicode (lone surrogates) storable as text.
-        payload_json=json.dumps(raw_event, ensure_ascii=True, default=str),
-        field=field,
-    )
+        payload_json = json.dumps(raw_event, ensure_ascii=True, default=str)
+    except RecursionError:
+        payload_json = json.dumps({"unstorable_event": "nested too deep to keep"})
+    return Rejection(index=index, reason=reason, payload_json=payload_json, field=field)

@@ -15,9 +15,17 @@ ALTER TABLE public.vr_sessions
 -- Backfill existing rows without touching their updated_at: the trigger is off while we do it.
 ALTER TABLE public.vr_sessions DISABLE TRIGGER update_vr_sessions_updated_at;
 
-UPDATE public.vr_sessions
+UPDATE public.vr_sessions AS session
 SET last_seen_at = coalesce(last_seen_at, ended_at, started_at),
-    last_activity_at = coalesce(last_activity_at, ended_at, started_at),
+    -- A session still open was last in use at its latest event, if it has any.
+    last_activity_at = coalesce(
+        last_activity_at,
+        ended_at,
+        greatest(started_at, (
+            SELECT max(event.timestamp) FROM public.tracking_events AS event
+            WHERE event.session_id = session.id
+        ))
+    ),
     -- The original schema allowed a NULL status; derive it from the session's end.
     status = coalesce(status, CASE WHEN ended_at IS NULL THEN 'active' ELSE 'completed' END),
     -- Sessions the original system completed were ended by their client.

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import AppFactory, fresh_database
-from tests.helpers import BATCH, EVENT, count_events, event, start_session
+from tests.helpers import BATCH, EVENT, START, count_events, event, start_session
 
 
 @pytest.fixture
@@ -50,10 +50,13 @@ async def test_read_only_database_answers_503_and_health_says_so(
             health = await client.get("/health")
             await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
             await reconnect_everyone(admin, name)
-            await client.get("/health")
-            recovered = await client.post(
-                BATCH, json={"session_id": session_id, "events": [event(at=1728234590)]}
-            )
+            # Each pooled connection the server ended fails once (503) before being replaced;
+            # the client retries, as on any 503.
+            retry = {"session_id": session_id, "events": [event(at=1728234590)]}
+            for _ in range(10):
+                recovered = await client.post(BATCH, json=retry)
+                if recovered.status_code != 503:
+                    break
             stored = await count_events(admin, session_id)
             rejected = await admin.fetchval("SELECT count(*) FROM rejected_events")
         finally:
@@ -73,11 +76,10 @@ async def test_lock_timeout_answers_503_and_the_retry_stores_everything(
     name = database_name(own_database)
     admin = await asyncpg.connect(own_database)
     try:
+        # Set before the app connects, so that every connection of its pool has it.
+        await admin.execute(f"ALTER DATABASE \"{name}\" SET lock_timeout = '200ms'")
         async with app_with(DATABASE_URL=own_database) as client:
             session_id = await start_session(client)
-            await admin.execute(f"ALTER DATABASE \"{name}\" SET lock_timeout = '200ms'")
-            await reconnect_everyone(admin, name)
-            await client.get("/health")
             batch = {
                 "session_id": session_id,
                 "events": [event(at=1728234590 + i) for i in range(3)],
@@ -127,3 +129,26 @@ async def test_unexpected_database_error_is_a_500_not_a_rejection(
     assert response.status_code == 500
     assert set(response.json()) == {"detail", "request_id"}
     assert name not in response.text
+
+
+async def test_session_data_postgresql_refuses_is_a_422_not_a_500(
+    app_with: AppFactory, own_database: str
+) -> None:
+    """Whatever the edge checks let through but PostgreSQL will never take (here a CHECK an
+    operator added) is the client's data problem: 422 with the reason, not a 500."""
+    async with app_with(DATABASE_URL=own_database) as client:
+        admin = await asyncpg.connect(own_database)
+        try:
+            await admin.execute(
+                "ALTER TABLE vr_sessions ADD CONSTRAINT test_no_demo_devices "
+                "CHECK (device_type IS DISTINCT FROM 'demo')"
+            )
+            response = await client.post(
+                START, json={"session_start": 1728234567, "device_type": "demo"}
+            )
+        finally:
+            await admin.close()
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert "database rejected the data" in response.json()["detail"][0]["msg"]

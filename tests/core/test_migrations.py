@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from app.core.migrations import MIGRATION_LOCK_KEY, apply_migrations
+from app.core.migrations import MIGRATION_LOCK_KEY, MigrationChangedError, apply_migrations
 from tests.conftest import REPO_ROOT, AppFactory, with_database
 from tests.helpers import BATCH, event
 
@@ -174,6 +174,24 @@ async def test_failing_migration_leaves_no_trace(
     assert await connection.fetchval("SELECT to_regclass('public.schema_migrations')") is None
 
 
+async def test_a_migration_edited_after_it_was_applied_stops_the_start(
+    new_database: DatabaseFactory, connect: Connect, tmp_path: Path
+) -> None:
+    """Databases that ran the old text would silently differ from new ones: refuse loudly."""
+    migration = tmp_path / "0001_first.sql"
+    migration.write_text("CREATE TABLE public.first_table (id int);")
+    connection = await connect(await new_database())
+    await apply_migrations(
+        connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS, directory=tmp_path
+    )
+
+    migration.write_text("CREATE TABLE public.first_table (id bigint);")
+    with pytest.raises(MigrationChangedError, match="0001_first was changed"):
+        await apply_migrations(
+            connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS, directory=tmp_path
+        )
+
+
 async def test_migrations_are_not_bound_by_the_request_command_timeout(
     new_database: DatabaseFactory, tmp_path: Path
 ) -> None:
@@ -324,6 +342,36 @@ async def test_original_sessions_without_a_status_migrate_with_one_derived_from_
         for row in await connection.fetch("SELECT id, status FROM vr_sessions")
     }
     assert statuses == {open_id: "active", ended_id: "completed"}
+
+
+async def test_open_original_sessions_keep_their_last_event_as_last_activity(
+    new_database: DatabaseFactory, connect: Connect
+) -> None:
+    """Adopted sessions still open are closed by the sweep at their latest event, not at
+    their start."""
+    connection = await connect(await new_database())
+    await connection.execute(ORIGINAL_SCHEMA.read_text(encoding="utf-8"))
+    open_id = uuid.uuid4()
+    started = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+    await connection.execute(
+        "INSERT INTO vr_sessions (id, started_at, status) VALUES ($1, $2, 'active')",
+        open_id,
+        started,
+    )
+    await connection.execute(
+        "INSERT INTO tracking_events (session_id, event_type, timestamp) "
+        "SELECT $1, 'position', $2::timestamptz + make_interval(mins => minute) "
+        "FROM generate_series(0, 45) AS minute",
+        open_id,
+        started,
+    )
+
+    await apply_migrations(connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS)
+
+    last_activity = await connection.fetchval(
+        "SELECT last_activity_at FROM vr_sessions WHERE id = $1", open_id
+    )
+    assert (last_activity - started).total_seconds() == 45 * 60
 
 
 async def test_original_session_that_ends_before_it_starts_still_takes_events(

@@ -140,3 +140,26 @@ async def test_heartbeats_extend_the_last_activity(
 
     assert closed["end_reason"] == "timed_out"
     assert 3500 < closed["duration_seconds"] < 3700
+
+
+async def test_activity_after_a_timeout_moves_the_end_to_the_latest_activity(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    """A headset asleep for longer than the timeout that then carries on: the timed-out
+    session's end follows its activity, so its duration stays true."""
+    async with app_with(SESSION_SWEEP_INTERVAL_SECONDS=0.05) as client:
+        session_id = await start_session(client, session_start=time.time() - 7200)
+        await make_idle(db, session_id, minutes=45)
+        first = await wait_for_status(client, session_id, "completed")
+
+        await client.post(
+            BATCH, json={"session_id": session_id, "events": [event(at=time.time() - 100)]}
+        )
+        after_events = (await client.get(f"/api/v1/unreal/session/{session_id}/status")).json()
+        await client.post(f"/api/v1/unreal/session/{session_id}/heartbeat")
+        after_heartbeat = (await client.get(f"/api/v1/unreal/session/{session_id}/status")).json()
+
+    assert first["end_reason"] == "timed_out"
+    assert 7000 < after_events["duration_seconds"] < 7200
+    assert after_heartbeat["end_reason"] == "timed_out"
+    assert after_heartbeat["duration_seconds"] >= 7199

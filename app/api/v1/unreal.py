@@ -47,7 +47,8 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         max_length=255,
-        description="Makes a start without a client session_id safe to retry.",
+        description="Makes a start or complete-session call without a client session_id safe "
+        "to retry: the same key on the same endpoint names the same session.",
     ),
 ]
 

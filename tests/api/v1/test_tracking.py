@@ -219,7 +219,7 @@ async def test_row_refused_by_postgresql_falls_back_to_row_by_row(
     body = response.json()
     assert (body["processed"], body["failed"]) == (4, 1)
     assert body["errors"][0]["index"] == 2
-    assert "database rejected the event: poison event refused" in body["errors"][0]["reason"]
+    assert "database rejected the data: poison event refused" in body["errors"][0]["reason"]
     stored = await db.fetch(
         "SELECT event_data->>'i' AS i FROM tracking_events WHERE session_id = $1 ORDER BY 1",
         uuid.UUID(session_id),
@@ -274,7 +274,7 @@ async def test_single_event_refused_by_postgresql_is_422(
 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body"]
-    assert "database rejected the event" in response.json()["detail"][0]["msg"]
+    assert "database rejected the data" in response.json()["detail"][0]["msg"]
     assert await count_events(db, session_id) == 0
 
 
@@ -512,7 +512,7 @@ async def test_single_event_refused_by_postgresql_is_kept_in_rejected_events(
     assert response.status_code == 422
     [rejected] = await rejected_rows(db, session_id)
     assert rejected["event_index"] == 0
-    assert "database rejected the event" in rejected["reason"]
+    assert "database rejected the data" in rejected["reason"]
     assert json.loads(rejected["payload"])["event_data"] == {"n": 1}
 
 
@@ -552,4 +552,22 @@ async def test_event_naming_another_session_in_a_batch_is_refused(
     assert response.json()["errors"] == [
         {"index": 1, "field": "session_id", "reason": "differs from the batch's session_id"}
     ]
+    assert await count_events(db, session_id) == 1
+
+
+async def test_exact_retry_after_a_reused_id_in_the_same_batch_is_still_a_duplicate(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    stored = event("gaze", at=1728234590, event_id="evt-7")
+    await client.post(BATCH, json={"session_id": session_id, "events": [stored]})
+    impostor = event("teleport", at=1728234599, event_id="evt-7")
+
+    response = await client.post(
+        BATCH, json={"session_id": session_id, "events": [impostor, stored]}
+    )
+
+    body = response.json()
+    assert [(error["index"], error["field"]) for error in body["errors"]] == [(0, "event_id")]
+    assert [duplicate["index"] for duplicate in body["duplicates"]] == [1]
     assert await count_events(db, session_id) == 1
