@@ -40,6 +40,7 @@ BODY_ERRORS = {
     },
     415: {"description": "Content-Encoding other than gzip."},
 }
+CONFLICT = {409: {"description": "session_id reused for a different customer, property or device"}}
 UNAVAILABLE = {
     503: {"description": "Database unavailable: retry after Retry-After; retries never duplicate."}
 }
@@ -57,11 +58,7 @@ IdempotencyKey = Annotated[
     "/session",
     status_code=status.HTTP_201_CREATED,
     response_model=CompleteSessionResponse,
-    responses={
-        **BODY_ERRORS,
-        409: {"description": "session_id reused for a different session"},
-        **UNAVAILABLE,
-    },
+    responses={**BODY_ERRORS, **CONFLICT, **UNAVAILABLE},
 )
 async def receive_session(
     body: CompleteSessionRequest,
@@ -82,11 +79,7 @@ async def receive_session(
     "/session/start",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionCreatedResponse,
-    responses={
-        **BODY_ERRORS,
-        409: {"description": "session_id reused for a different session"},
-        **UNAVAILABLE,
-    },
+    responses={**BODY_ERRORS, **CONFLICT, **UNAVAILABLE},
 )
 async def start_session(
     body: SessionStartRequest,
