@@ -60,6 +60,39 @@ class Settings(BaseSettings):
     SESSION_TIMEOUT_MINUTES: float = Field(default=30, gt=0, le=7 * 24 * 60)
     SESSION_SWEEP_INTERVAL_SECONDS: float = Field(default=60, gt=0, le=86_400)
 
+    # Access. A key with this value (admin, ingest and read, default project) is ensured at
+    # start-up; without any key, the embedded quick start creates one and saves it.
+    NEXERO_BOOTSTRAP_KEY: SecretStr | None = None
+    API_KEY_CACHE_SECONDS: float = Field(default=30.0, ge=0, le=3600)
+    API_KEY_USAGE_FLUSH_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+    # /docs, /redoc and /openapi.json; may be turned off in production.
+    DOCS_ENABLED: bool = True
+
+    # Rate limits: a token bucket per key and scope, shared by all workers through PostgreSQL
+    # (default: nothing more to run) or Redis (REDIS_URL; no write load on the database).
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_BACKEND: Literal["postgres", "redis"] = "postgres"
+    REDIS_URL: SecretStr | None = None
+    RATE_LIMIT_TIMEOUT_SECONDS: float = Field(default=1.0, gt=0, le=60)
+    RATE_LIMIT_INGEST_PER_SECOND: float = Field(default=100.0, gt=0)
+    RATE_LIMIT_INGEST_BURST: int = Field(default=500, ge=1)
+    RATE_LIMIT_READ_PER_SECOND: float = Field(default=20.0, gt=0)
+    RATE_LIMIT_READ_BURST: int = Field(default=100, ge=1)
+    RATE_LIMIT_ADMIN_PER_SECOND: float = Field(default=2.0, gt=0)
+    RATE_LIMIT_ADMIN_BURST: int = Field(default=20, ge=1)
+
+    @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
+    @classmethod
+    def blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("NEXERO_BOOTSTRAP_KEY")
+    @classmethod
+    def bootstrap_key_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 24 <= len(value.get_secret_value()) <= 256:
+            raise ValueError("NEXERO_BOOTSTRAP_KEY must be 24 to 256 characters (use a random one)")
+        return value
+
     @field_validator("DATABASE_URL", mode="before")
     @classmethod
     def blank_database_url_is_unset(cls, value: object) -> object:
@@ -87,6 +120,8 @@ class Settings(BaseSettings):
                 "Set DATABASE_URL to the Supabase connection string "
                 "(Project Settings > Database > Connection string)."
             )
+        if self.RATE_LIMIT_ENABLED and self.RATE_LIMIT_BACKEND == "redis" and not self.REDIS_URL:
+            raise ValueError("RATE_LIMIT_BACKEND=redis needs REDIS_URL (redis://host:6379/0)")
         return self
 
 

@@ -21,11 +21,19 @@ from app.api.v1 import unreal
 from app.config import Settings, get_settings
 from app.core.database import Database
 from app.core.embedded_postgres import EmbeddedPostgres
-from app.core.errors import DatabaseUnavailableError, InvalidInputError, NexeroError
+from app.core.errors import (
+    InvalidInputError,
+    NexeroError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    UnauthorizedError,
+)
 from app.core.logging import configure_logging
 from app.core.migrations import apply_migrations
 from app.models.fields import problem_message
-from app.services.session_service import SessionService
+from app.services.access import KeyVerifier
+from app.services.bootstrap import ensure_access
+from app.services.rate_limiter import RateLimiter
 from app.services.session_sweeper import sweep_inactive_sessions
 
 logger = logging.getLogger(__name__)
@@ -42,12 +50,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     started is stopped again, also when a later part fails to start."""
     settings: Settings = app.state.settings
     async with AsyncExitStack() as cleanup:
-        if settings.DATABASE_URL is not None:
+        embedded = settings.DATABASE_URL is None
+        if not embedded:
             dsn = settings.DATABASE_URL.get_secret_value()
         else:
-            embedded = EmbeddedPostgres(settings.NEXERO_DATA_DIR)
-            dsn = await asyncio.to_thread(embedded.start)
-            cleanup.push_async_callback(asyncio.to_thread, embedded.stop)
+            server = EmbeddedPostgres(settings.NEXERO_DATA_DIR)
+            dsn = await asyncio.to_thread(server.start)
+            cleanup.push_async_callback(asyncio.to_thread, server.stop)
         database = await Database.connect(
             dsn,
             min_size=settings.DATABASE_POOL_MIN_SIZE,
@@ -64,20 +73,32 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             )
         logger.info("database ready", extra={"migrations_applied": applied})
         app.state.database = database
-        sweeper = asyncio.create_task(
-            sweep_inactive_sessions(
-                SessionService(database, settings),
-                interval_seconds=settings.SESSION_SWEEP_INTERVAL_SECONDS,
-            )
-        )
-        cleanup.push_async_callback(cancel_and_wait, sweeper)
+        await ensure_access(database, settings, embedded=embedded)
+        key_verifier = KeyVerifier(database, cache_seconds=settings.API_KEY_CACHE_SECONDS)
+        app.state.key_verifier = key_verifier
+        # Pushed before the background tasks: runs after they stop, before the pool closes.
+        cleanup.push_async_callback(key_verifier.close)
+        app.state.rate_limiter = None
+        if settings.RATE_LIMIT_ENABLED:
+            rate_limiter = RateLimiter.from_settings(settings, database)
+            cleanup.push_async_callback(rate_limiter.close)
+            app.state.rate_limiter = rate_limiter
+        for task in (
+            sweep_inactive_sessions(database, settings),
+            key_verifier.flush_usage_every(settings.API_KEY_USAGE_FLUSH_SECONDS),
+        ):
+            cleanup.push_async_callback(cancel_and_wait, asyncio.create_task(task))
         yield
 
 
 def nexero_error_response(request: Request, error: NexeroError) -> JSONResponse:
     headers = {}
-    if isinstance(error, DatabaseUnavailableError):
+    if isinstance(error, ServiceUnavailableError):
         headers["Retry-After"] = str(request.app.state.settings.RETRY_AFTER_SECONDS)
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, UnauthorizedError):
+        headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, InvalidInputError):
         detail: object = [
             {"type": problem.type, "loc": list(problem.loc), "msg": problem.msg}

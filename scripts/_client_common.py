@@ -8,11 +8,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Where the embedded quick start saves its first key (NEXERO_DATA_DIR defaults to .nexero).
+QUICK_START_KEY_FILE = Path(os.environ.get("NEXERO_DATA_DIR", ".nexero")) / "api-key"
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
@@ -36,20 +39,38 @@ class Step:
     run: Callable[[], Outcome]
 
 
+def default_api_key() -> str | None:
+    """NEXERO_API_KEY, else the key the embedded quick start saved, else None."""
+    if os.environ.get("NEXERO_API_KEY"):
+        return os.environ["NEXERO_API_KEY"]
+    try:
+        return QUICK_START_KEY_FILE.read_text().strip() or None
+    except OSError:
+        return None
+
+
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    """--base-url (default: BASE_URL) and --timeout."""
+    """--base-url (default: BASE_URL), --api-key (default: NEXERO_API_KEY or the quick start's
+    saved key) and --timeout."""
     parser.add_argument(
         "--base-url",
         default=os.environ.get("BASE_URL", DEFAULT_BASE_URL),
         help=f"API root (env BASE_URL, default {DEFAULT_BASE_URL})",
     )
     parser.add_argument(
+        "--api-key",
+        default=default_api_key(),
+        help=f"API key with the ingest scope (env NEXERO_API_KEY, else {QUICK_START_KEY_FILE})",
+    )
+    parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds per request (default 10)"
     )
 
 
-def build_client(*, base_url: str, timeout: float) -> httpx.Client:
+def build_client(*, base_url: str, api_key: str | None, timeout: float) -> httpx.Client:
     headers = {"Accept": "application/json"}
+    if api_key:
+        headers["X-API-Key"] = api_key
     return httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout)
 
 

@@ -100,7 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_connection_arguments(parser)
     arguments = parser.parse_args()
-    with build_client(base_url=arguments.base_url, timeout=arguments.timeout) as client:
+    with build_client(
+        base_url=arguments.base_url, api_key=arguments.api_key, timeout=arguments.timeout
+    ) as client:
         steps = [
             Step(
                 "1",

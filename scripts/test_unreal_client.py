@@ -458,7 +458,9 @@ def main() -> None:
     parser.add_argument("--customer-id", default="cust_smoke_test")
     parser.add_argument("--property-id", default="prop_smoke_test")
     arguments = parser.parse_args()
-    with build_client(base_url=arguments.base_url, timeout=arguments.timeout) as client:
+    with build_client(
+        base_url=arguments.base_url, api_key=arguments.api_key, timeout=arguments.timeout
+    ) as client:
         tour = Tour(client, customer_id=arguments.customer_id, property_id=arguments.property_id)
         run_and_exit(title="Unreal VR tour", base_url=arguments.base_url, steps=tour.steps())
 

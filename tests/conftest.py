@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.core.embedded_postgres import EmbeddedPostgres
 from app.main import create_app
+from tests.helpers import TEST_API_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED_TEST_DATA_DIR = REPO_ROOT / ".nexero-test"
@@ -67,6 +68,9 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "DATABASE_URL": dsn,
         "ENVIRONMENT": "test",
+        "NEXERO_BOOTSTRAP_KEY": TEST_API_KEY,
+        # Tests that are about rate limits turn them on; the others send requests in bursts.
+        "RATE_LIMIT_ENABLED": False,
         "SESSION_SWEEP_INTERVAL_SECONDS": 3600,
         "DATABASE_POOL_MAX_SIZE": 5,
     }
@@ -75,10 +79,16 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def serve(
+    app: FastAPI, *, api_key: str | None = TEST_API_KEY
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, behind a client that sends `api_key` (None: no key)."""
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://nexero.test") as client:
+        headers = {"X-API-Key": api_key} if api_key else {}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://nexero.test", headers=headers
+        ) as client:
             yield client
 
 

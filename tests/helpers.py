@@ -7,6 +7,9 @@ from typing import Any
 import asyncpg
 import httpx
 
+# The bootstrap key of every test app (default project, all scopes).
+TEST_API_KEY = "nexero-test-key-0123456789abcdef"
+
 START = "/api/v1/unreal/session/start"
 END = "/api/v1/unreal/session/end"
 COMPLETE = "/api/v1/unreal/session"

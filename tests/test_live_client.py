@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.helpers import TEST_API_KEY
 
 SCRIPTS_DIR = REPO_ROOT / "scripts"
 STARTUP_TIMEOUT_SECONDS = 30
@@ -69,7 +70,12 @@ async def live_server(database_dsn: str, tmp_path: Path) -> AsyncIterator[LiveSe
     """`uvicorn app.main:app` on a free loopback port, using the test database."""
     port = free_loopback_port()
     log_path = tmp_path / "uvicorn.log"
-    env = {**os.environ, "DATABASE_URL": database_dsn, "ENVIRONMENT": "test"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_dsn,
+        "ENVIRONMENT": "test",
+        "NEXERO_BOOTSTRAP_KEY": TEST_API_KEY,
+    }
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -111,7 +117,7 @@ async def run_script(name: str, *arguments: str, base_url: str) -> ScriptRun:
         str(SCRIPTS_DIR / name),
         *arguments,
         cwd=REPO_ROOT,
-        env={**os.environ, "BASE_URL": base_url},
+        env={**os.environ, "BASE_URL": base_url, "NEXERO_API_KEY": TEST_API_KEY},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -1,12 +1,17 @@
 """Dependencies that hand handlers what they need, built from what the lifespan set up."""
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
 from app.core.database import Database
+from app.core.errors import ForbiddenError
+from app.services.access import AccessService, Caller, KeyVerifier, Scope
 from app.services.health_service import HealthService
+from app.services.rate_limiter import RateLimiter
 from app.services.session_service import SessionService
 from app.services.tracking_service import TrackingService
 
@@ -27,13 +32,67 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 RequestIdDep = Annotated[str | None, Depends(get_request_id)]
 
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key of your project."
+)
+bearer_token = HTTPBearer(auto_error=False, description="The same API key, as a bearer token.")
 
-def get_session_service(database: DatabaseDep, settings: SettingsDep) -> SessionService:
-    return SessionService(database, settings)
+
+class RequireScope:
+    """Authenticate the request's API key, check that it holds one of `scopes`, and spend a
+    token of its rate limit for the first of them it holds. Hands out the Caller."""
+
+    def __init__(self, *scopes: Scope) -> None:
+        self.scopes = scopes
+
+    async def __call__(
+        self,
+        request: Request,
+        api_key: Annotated[str | None, Security(api_key_header)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
+    ) -> Caller:
+        verifier: KeyVerifier = request.app.state.key_verifier
+        caller = await verifier.authenticate(api_key or (bearer.credentials if bearer else None))
+        # For the request log: which key acted (its id, never the key).
+        request.scope["state"]["key_id"] = str(caller.key_id)
+        granted = next((scope for scope in self.scopes if scope in caller.scopes), None)
+        if granted is None:
+            needed = " or ".join(scope.value for scope in self.scopes)
+            raise ForbiddenError(f"This API key lacks the {needed} scope")
+        limiter: RateLimiter | None = request.app.state.rate_limiter
+        if limiter is not None:
+            await limiter.check(caller, granted)
+        return caller
 
 
-def get_tracking_service(database: DatabaseDep, settings: SettingsDep) -> TrackingService:
-    return TrackingService(database, settings)
+IngestCallerDep = Annotated[Caller, Depends(RequireScope(Scope.INGEST))]
+ReadCallerDep = Annotated[Caller, Depends(RequireScope(Scope.READ))]
+AdminCallerDep = Annotated[Caller, Depends(RequireScope(Scope.ADMIN))]
+
+
+def session_service_for(*scopes: Scope) -> Callable[..., SessionService]:
+    def build(
+        database: DatabaseDep,
+        settings: SettingsDep,
+        caller: Annotated[Caller, Depends(RequireScope(*scopes))],
+    ) -> SessionService:
+        return SessionService(database, settings, project_id=caller.project_id)
+
+    return build
+
+
+def get_tracking_service(
+    database: DatabaseDep, settings: SettingsDep, caller: IngestCallerDep
+) -> TrackingService:
+    return TrackingService(database, settings, project_id=caller.project_id)
+
+
+def get_access_service(database: DatabaseDep) -> AccessService:
+    return AccessService(database)
+
+
+def get_key_verifier(request: Request) -> KeyVerifier:
+    return request.app.state.key_verifier
 
 
 def get_health_service(
@@ -42,6 +101,11 @@ def get_health_service(
     return HealthService(database, settings, started_monotonic=request.app.state.started_monotonic)
 
 
-SessionServiceDep = Annotated[SessionService, Depends(get_session_service)]
+# Session writes need the ingest scope; a session's status is readable with ingest (the VR
+# client checking its own tours) or read.
+SessionServiceDep = Annotated[SessionService, Depends(session_service_for(Scope.INGEST))]
+SessionReaderDep = Annotated[SessionService, Depends(session_service_for(Scope.INGEST, Scope.READ))]
 TrackingServiceDep = Annotated[TrackingService, Depends(get_tracking_service)]
+AccessServiceDep = Annotated[AccessService, Depends(get_access_service)]
+KeyVerifierDep = Annotated[KeyVerifier, Depends(get_key_verifier)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]

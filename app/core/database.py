@@ -5,6 +5,7 @@ layer sees asyncpg.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -73,6 +74,15 @@ def redacted(dsn: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+async def set_up_connection(connection: asyncpg.Connection) -> None:
+    """Per-connection set-up: json and jsonb values arrive as Python objects and are sent as
+    them (event_data is written as text already serialized, cast in SQL, so it skips this)."""
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
 class Database:
     """Owns the pool; hands out connections and transactions with driver errors translated."""
 
@@ -102,6 +112,7 @@ class Database:
                 timeout=connect_timeout_seconds,
                 command_timeout=command_timeout_seconds,
                 server_settings={"application_name": "nexero"},
+                init=set_up_connection,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             raise DatabaseUnavailableError(

@@ -45,9 +45,39 @@ class InvalidInputError(NexeroError):
         return cls([FieldProblem(loc=loc, msg=msg)])
 
 
-class DatabaseUnavailableError(NexeroError):
+class ServiceUnavailableError(NexeroError):
+    """Transient trouble: rendered as 503 with Retry-After, so clients retry instead of dropping."""
+
+    status_code = 503
+    message = "Service unavailable, retry later"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
     """Transient: the write was rolled back (or, if the connection died during COMMIT, may have
     landed). Either way the client should retry after a pause; retries never duplicate."""
 
     status_code = 503
     message = "Database unavailable, retry later"
+
+
+class UnauthorizedError(NexeroError):
+    """No API key, or one that is unknown or revoked: rendered with WWW-Authenticate."""
+
+    status_code = 401
+    message = "A valid API key is required (X-API-Key header or Authorization: Bearer)"
+
+
+class ForbiddenError(NexeroError):
+    status_code = 403
+    message = "This API key may not do that"
+
+
+class RateLimitedError(NexeroError):
+    """Too many requests for one key and scope; the client may retry after `retry_after`."""
+
+    status_code = 429
+    message = "Too many requests for this API key, retry later"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(None)
+        self.retry_after_seconds = retry_after_seconds

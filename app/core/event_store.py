@@ -16,13 +16,13 @@ logger = logging.getLogger(__name__)
 # (session_id, event_id) already stored are skipped, and the ids actually inserted come back.
 INSERT_EVENTS_SQL = """
     INSERT INTO tracking_events (
-        session_id, event_id, content_id, event_type, timestamp, client_timestamp, event_data,
-        received_at
+        project_id, session_id, event_id, content_id, event_type, timestamp, client_timestamp,
+        event_data, received_at
     )
-    SELECT $1, batch.event_id, batch.content_id, batch.event_type, batch.server_time,
-           batch.client_time, batch.event_data::jsonb, $2
+    SELECT $1, $2, batch.event_id, batch.content_id, batch.event_type, batch.server_time,
+           batch.client_time, batch.event_data::jsonb, $3
     FROM unnest(
-        $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::text[]
+        $4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[]
     ) AS batch (event_id, content_id, event_type, server_time, client_time, event_data)
     ON CONFLICT (session_id, event_id) DO NOTHING
     RETURNING event_id
@@ -60,8 +60,12 @@ class InsertOutcome:
 
 
 class EventStore:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    """The events of one project's sessions. Callers check that the session is the project's
+    first (SessionStore.touch); the composite foreign key enforces it too."""
+
+    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
         self._connection = connection
+        self._project_id = project_id
 
     async def insert(
         self,
@@ -100,6 +104,7 @@ class EventStore:
     ) -> set[UUID]:
         records = await self._connection.fetch(
             INSERT_EVENTS_SQL,
+            self._project_id,
             session_id,
             received_at,
             [row.event_id for row in rows],
@@ -120,7 +125,8 @@ class EventStore:
             return {}
         rows = await self._connection.fetch(
             "SELECT event_id, content_id FROM tracking_events "
-            "WHERE session_id = $1 AND event_id = any($2::uuid[])",
+            "WHERE project_id = $1 AND session_id = $2 AND event_id = any($3::uuid[])",
+            self._project_id,
             session_id,
             list(event_ids),
         )
@@ -139,13 +145,15 @@ class EventStore:
         await self._connection.execute(
             """
             INSERT INTO rejected_events (
-                session_id, event_index, field, reason, payload, request_id, received_at
+                project_id, session_id, event_index, field, reason, payload, request_id,
+                received_at
             )
-            SELECT $1, rejected.event_index, rejected.field, rejected.reason, rejected.payload,
-                   $2, $3
-            FROM unnest($4::int[], $5::text[], $6::text[], $7::text[])
+            SELECT $1, $2, rejected.event_index, rejected.field, rejected.reason,
+                   rejected.payload, $3, $4
+            FROM unnest($5::int[], $6::text[], $7::text[], $8::text[])
                  AS rejected (event_index, field, reason, payload)
             """,
+            self._project_id,
             session_id,
             request_id,
             received_at,

@@ -35,13 +35,19 @@ def _record(row: asyncpg.Record | None) -> SessionRecord | None:
 
 
 class SessionStore:
-    def __init__(self, connection: asyncpg.Connection) -> None:
+    """The sessions of one project: every statement is scoped to it, so another project's
+    session is as absent as one that never existed."""
+
+    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
         self._connection = connection
+        self._project_id = project_id
 
     async def get(self, session_id: UUID, *, for_update: bool = False) -> SessionRecord | None:
         lock = "FOR UPDATE" if for_update else ""
         row = await self._connection.fetchrow(
-            f"SELECT {SESSION_COLUMNS} FROM vr_sessions WHERE id = $1 {lock}", session_id
+            f"SELECT {SESSION_COLUMNS} FROM vr_sessions WHERE id = $1 AND project_id = $2 {lock}",
+            session_id,
+            self._project_id,
         )
         return _record(row)
 
@@ -55,18 +61,19 @@ class SessionStore:
         property_id: str | None,
         device_type: str | None,
     ) -> SessionRecord | None:
-        """Insert a session; None when a session with this id already exists."""
+        """Insert a session; None when a session with this id already exists (in this project
+        or another)."""
         row = await self._connection.fetchrow(
             f"""
             INSERT INTO vr_sessions (
                 id, started_at, ended_at, status, end_reason,
-                customer_id, property_id, device_type, last_seen_at, last_activity_at
+                customer_id, property_id, device_type, last_seen_at, last_activity_at, project_id
             )
             VALUES (
                 $1, $2, $3,
                 CASE WHEN $3::timestamptz IS NULL THEN 'active' ELSE 'completed' END,
                 CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE 'client' END,
-                $4, $5, $6, now(), least(coalesce($3, $2), now())
+                $4, $5, $6, now(), least(coalesce($3, $2), now()), $7
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
@@ -77,6 +84,7 @@ class SessionStore:
             customer_id,
             property_id,
             device_type,
+            self._project_id,
         )
         return _record(row)
 
@@ -95,13 +103,14 @@ class SessionStore:
             SET customer_id = coalesce(customer_id, $2),
                 property_id = coalesce(property_id, $3),
                 device_type = coalesce(device_type, $4)
-            WHERE id = $1
+            WHERE id = $1 AND project_id = $5
             RETURNING {SESSION_COLUMNS}
             """,
             session_id,
             customer_id,
             property_id,
             device_type,
+            self._project_id,
         )
         return _record(row)
 
@@ -112,11 +121,12 @@ class SessionStore:
             SET ended_at = $2, status = 'completed', end_reason = 'client',
                 last_seen_at = greatest(last_seen_at, now()),
                 last_activity_at = greatest(last_activity_at, least($2, now()))
-            WHERE id = $1
+            WHERE id = $1 AND project_id = $3
             RETURNING {SESSION_COLUMNS}
             """,
             session_id,
             ended_at,
+            self._project_id,
         )
         return _record(row)
 
@@ -130,7 +140,7 @@ class SessionStore:
                 SELECT greatest(
                     last_activity_at, least(coalesce($2, last_activity_at), now())
                 ) AS at
-                FROM vr_sessions WHERE id = $1
+                FROM vr_sessions WHERE id = $1 AND project_id = $3
             )
             UPDATE vr_sessions
             SET last_seen_at = greatest(last_seen_at, now()),
@@ -140,25 +150,27 @@ class SessionStore:
                     ELSE ended_at
                 END
             FROM activity
-            WHERE id = $1
+            WHERE id = $1 AND project_id = $3
             RETURNING {SESSION_COLUMNS}
             """,
             session_id,
             active_at,
+            self._project_id,
         )
         return _record(row)
 
-    async def close_inactive(self, *, idle_for: timedelta) -> int:
-        """Close active sessions not heard from for longer than `idle_for`, ending them at their
-        last activity."""
-        closed = await self._connection.fetch(
-            """
-            UPDATE vr_sessions
-            SET status = 'completed', end_reason = 'timed_out',
-                ended_at = greatest(started_at, last_activity_at)
-            WHERE status = 'active' AND last_seen_at < now() - $1::interval
-            RETURNING id
-            """,
-            idle_for,
-        )
-        return len(closed)
+
+async def close_inactive_sessions(connection: asyncpg.Connection, *, idle_for: timedelta) -> int:
+    """Close active sessions of every project not heard from for longer than `idle_for`,
+    ending them at their last activity."""
+    closed = await connection.fetch(
+        """
+        UPDATE vr_sessions
+        SET status = 'completed', end_reason = 'timed_out',
+            ended_at = greatest(started_at, last_activity_at)
+        WHERE status = 'active' AND last_seen_at < now() - $1::interval
+        RETURNING id
+        """,
+        idle_for,
+    )
+    return len(closed)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.config import Settings
+from app.core import session_store
 from app.core.database import Database
 from app.core.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
 from app.core.session_store import SessionRecord, SessionStore
@@ -27,9 +28,12 @@ class SessionStatus:
 
 
 class SessionService:
-    def __init__(self, database: Database, settings: Settings) -> None:
+    """The sessions of one project (the caller's)."""
+
+    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
         self._database = database
         self._settings = settings
+        self._project_id = project_id
 
     async def start(
         self, request: SessionStartRequest, *, idempotency_key: str | None = None
@@ -68,7 +72,7 @@ class SessionService:
                 "body", "session_end", msg="must not be before session_start"
             )
         async with self._database.transaction() as connection:
-            store = SessionStore(connection)
+            store = SessionStore(connection, self._project_id)
             created = await store.insert(
                 session_id=session_id,
                 started_at=started_at,
@@ -79,7 +83,10 @@ class SessionService:
             )
             if created is not None:
                 return created
-            existing = session_or_404(await store.get(session_id, for_update=True))
+            existing = await store.get(session_id, for_update=True)
+            if existing is None:
+                # The id is another project's: say it is taken, and nothing about that session.
+                raise ConflictError(f"session_id {session_id} is already in use; send another id")
             _ensure_same_identity(existing, request)
             if _adds_labels(existing, request):
                 existing = session_or_404(
@@ -112,7 +119,7 @@ class SessionService:
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         ended_at = _server_time(clock, request.session_end, "session_end")
         async with self._database.transaction() as connection:
-            store = SessionStore(connection)
+            store = SessionStore(connection, self._project_id)
             session = session_or_404(await store.get(request.session_id, for_update=True))
             if session.end_reason == "client":
                 return session
@@ -122,23 +129,27 @@ class SessionService:
     async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
         """Record that the headset is still there."""
         async with self._database.transaction() as connection:
-            store = SessionStore(connection)
+            store = SessionStore(connection, self._project_id)
             return session_or_404(await store.touch(session_id, active_at=datetime.now(UTC)))
 
     async def status(self, session_id: uuid.UUID) -> SessionStatus:
         """The session as stored and, while it is active, how long it has run so far."""
         async with self._database.connection() as connection:
-            session = session_or_404(await SessionStore(connection).get(session_id))
+            session = session_or_404(
+                await SessionStore(connection, self._project_id).get(session_id)
+            )
         running_for = None
         if session.status == "active":
             running_for = round((datetime.now(UTC) - session.started_at).total_seconds(), 3)
         return SessionStatus(session=session, duration_so_far=running_for)
 
-    async def close_inactive_sessions(self) -> int:
-        """Close, as timed_out, active sessions silent for SESSION_TIMEOUT_MINUTES."""
-        idle_for = timedelta(minutes=self._settings.SESSION_TIMEOUT_MINUTES)
-        async with self._database.transaction() as connection:
-            return await SessionStore(connection).close_inactive(idle_for=idle_for)
+
+async def close_inactive_sessions(database: Database, settings: Settings) -> int:
+    """Close, as timed_out, the active sessions of every project silent for
+    SESSION_TIMEOUT_MINUTES."""
+    idle_for = timedelta(minutes=settings.SESSION_TIMEOUT_MINUTES)
+    async with database.transaction() as connection:
+        return await session_store.close_inactive_sessions(connection, idle_for=idle_for)
 
 
 def session_or_404(session: SessionRecord | None) -> SessionRecord:

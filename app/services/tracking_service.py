@@ -70,9 +70,12 @@ class BatchResult:
 
 
 class TrackingService:
-    def __init__(self, database: Database, settings: Settings) -> None:
+    """Event ingestion for the sessions of one project (the caller's)."""
+
+    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
         self._database = database
         self._settings = settings
+        self._project_id = project_id
 
     async def track_event(
         self, request: TrackingEventRequest, *, request_id: str | None = None
@@ -87,8 +90,10 @@ class TrackingService:
                 "body", error.field or "event", msg=error.reason
             ) from None
         async with self._database.transaction() as connection:
-            await _record_activity(SessionStore(connection), request.session_id, [row])
-            events = EventStore(connection)
+            await _record_activity(
+                SessionStore(connection, self._project_id), request.session_id, [row]
+            )
+            events = EventStore(connection, self._project_id)
             fates, _ = await self._store(events, request.session_id, [(0, row)], clock)
             fate = fates[0]
             if fate.kind == "rejected":
@@ -136,8 +141,10 @@ class TrackingService:
                 first_index_of[row.event_id] = index
 
         async with self._database.transaction() as connection:
-            await _record_activity(SessionStore(connection), request.session_id, rows.values())
-            events = EventStore(connection)
+            await _record_activity(
+                SessionStore(connection, self._project_id), request.session_id, rows.values()
+            )
+            events = EventStore(connection, self._project_id)
             firsts = [(index, row) for index, row in rows.items() if index not in repeats]
             first_fates, stored_content = await self._store(
                 events, request.session_id, firsts, clock

@@ -15,7 +15,15 @@ from tests.helpers import BATCH, event
 
 MIGRATIONS_DIR = REPO_ROOT / "supabase" / "migrations"
 ORIGINAL_SCHEMA = MIGRATIONS_DIR / "0001_original_schema.sql"
-TABLES = ("vr_sessions", "tracking_events", "rejected_events")
+TABLES = (
+    "vr_sessions",
+    "tracking_events",
+    "rejected_events",
+    "projects",
+    "api_keys",
+    "audit_log",
+    "rate_limit_buckets",
+)
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10
 

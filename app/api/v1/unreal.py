@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, status
 
-from app.api.deps import RequestIdDep, SessionServiceDep, TrackingServiceDep
+from app.api.deps import RequestIdDep, SessionReaderDep, SessionServiceDep, TrackingServiceDep
+from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
 from app.models.fields import SessionId
 from app.models.unreal import (
     BatchAcceptedResponse,
@@ -24,7 +25,7 @@ from app.models.unreal import (
 )
 from app.services.session_service import SessionStatus
 
-router = APIRouter(prefix="/api/v1/unreal", tags=["unreal"])
+router = APIRouter(prefix="/api/v1/unreal", tags=["unreal"], responses=ACCESS_ERRORS)
 
 NOT_FOUND = {
     404: {
@@ -32,18 +33,7 @@ NOT_FOUND = {
         "content": {"application/json": {"example": {"detail": "Session not found"}}},
     }
 }
-BODY_ERRORS = {
-    400: {"description": "The body could not be read (invalid UTF-8, corrupt gzip)."},
-    413: {
-        "description": "The body exceeds MAX_BODY_BYTES, or MAX_DECOMPRESSED_BODY_BYTES "
-        "once decompressed."
-    },
-    415: {"description": "Content-Encoding other than gzip."},
-}
 CONFLICT = {409: {"description": "session_id reused for a different customer, property or device"}}
-UNAVAILABLE = {
-    503: {"description": "Database unavailable: retry after Retry-After; retries never duplicate."}
-}
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -156,7 +146,7 @@ async def track_batch(
     responses={**NOT_FOUND, **UNAVAILABLE},
 )
 async def session_status(
-    session_id: Annotated[SessionId, Path()], service: SessionServiceDep
+    session_id: Annotated[SessionId, Path()], service: SessionReaderDep
 ) -> SessionStatusResponse:
     """A session's state; while it is active, how long it has run so far."""
     return _status_response(await service.status(session_id))
