@@ -15,9 +15,10 @@ from app.api import health
 from app.api.middleware import (
     RequestBodyMiddleware,
     RequestContextMiddleware,
+    SecurityHeadersMiddleware,
     TrailingSlashMiddleware,
 )
-from app.api.v1 import unreal
+from app.api.v1 import admin, unreal
 from app.config import Settings, get_settings
 from app.core.database import Database
 from app.core.embedded_postgres import EmbeddedPostgres
@@ -129,14 +130,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=settings.APP_VERSION,
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url="/docs" if settings.DOCS_ENABLED else None,
+        redoc_url="/redoc" if settings.DOCS_ENABLED else None,
+        openapi_url="/openapi.json" if settings.DOCS_ENABLED else None,
     )
     app.state.settings = settings
     app.state.started_monotonic = time.monotonic()
     app.include_router(health.router)
     app.include_router(unreal.router)
+    app.include_router(admin.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
-    # Added innermost first: requests pass RequestContext, CORS, TrailingSlash, RequestBody.
+    # Added innermost first: requests pass SecurityHeaders, RequestContext, CORS, TrailingSlash,
+    # RequestBody.
     app.add_middleware(
         RequestBodyMiddleware,
         max_body_bytes=settings.MAX_BODY_BYTES,
@@ -149,10 +155,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.CORS_ORIGINS,
             allow_credentials="*" not in settings.CORS_ORIGINS,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["*"],
+            allow_headers=[
+                "Authorization",
+                "X-API-Key",
+                "Content-Type",
+                "Content-Encoding",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so that the 500 the request-context layer writes carries the headers too.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        strict_transport_security=settings.ENVIRONMENT == "production",
+    )
     return app
 
 

@@ -10,6 +10,7 @@ from app.config import Settings
 from app.core.database import Database
 from app.core.errors import ForbiddenError
 from app.services.access import AccessService, Caller, KeyVerifier, Scope
+from app.services.erasure import ErasureService
 from app.services.health_service import HealthService
 from app.services.rate_limiter import RateLimiter
 from app.services.session_service import SessionService
@@ -91,6 +92,10 @@ def get_access_service(database: DatabaseDep) -> AccessService:
     return AccessService(database)
 
 
+def get_erasure_service(database: DatabaseDep) -> ErasureService:
+    return ErasureService(database)
+
+
 def get_key_verifier(request: Request) -> KeyVerifier:
     return request.app.state.key_verifier
 
@@ -107,5 +112,6 @@ SessionServiceDep = Annotated[SessionService, Depends(session_service_for(Scope.
 SessionReaderDep = Annotated[SessionService, Depends(session_service_for(Scope.INGEST, Scope.READ))]
 TrackingServiceDep = Annotated[TrackingService, Depends(get_tracking_service)]
 AccessServiceDep = Annotated[AccessService, Depends(get_access_service)]
+ErasureServiceDep = Annotated[ErasureService, Depends(get_erasure_service)]
 KeyVerifierDep = Annotated[KeyVerifier, Depends(get_key_verifier)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]

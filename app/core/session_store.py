@@ -174,3 +174,43 @@ async def close_inactive_sessions(connection: asyncpg.Connection, *, idle_for: t
         idle_for,
     )
     return len(closed)
+
+
+@dataclass(frozen=True)
+class ErasedCounts:
+    sessions: int
+    events: int
+    rejected_events: int
+
+
+async def erase_customer(
+    connection: asyncpg.Connection, *, project_id: UUID, customer_id: str
+) -> ErasedCounts:
+    """Delete every session of one customer in a project, with its events and rejected events
+    (by the foreign keys' cascade). Must run in a transaction: the sessions are locked first,
+    so events arriving meanwhile wait and then find their session gone."""
+    session_ids = await connection.fetchval(
+        """
+        SELECT coalesce(array_agg(id), '{}') FROM (
+            SELECT id FROM vr_sessions WHERE project_id = $1 AND customer_id = $2 FOR UPDATE
+        ) AS locked
+        """,
+        project_id,
+        customer_id,
+    )
+    if not session_ids:
+        return ErasedCounts(sessions=0, events=0, rejected_events=0)
+    events = await connection.fetchval(
+        "SELECT count(*) FROM tracking_events WHERE project_id = $1 AND session_id = any($2)",
+        project_id,
+        session_ids,
+    )
+    rejected = await connection.fetchval(
+        "SELECT count(*) FROM rejected_events WHERE project_id = $1 AND session_id = any($2)",
+        project_id,
+        session_ids,
+    )
+    deleted = await connection.execute(
+        "DELETE FROM vr_sessions WHERE project_id = $1 AND id = any($2)", project_id, session_ids
+    )
+    return ErasedCounts(sessions=int(deleted.split()[-1]), events=events, rejected_events=rejected)

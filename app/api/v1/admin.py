@@ -1,0 +1,101 @@
+"""The admin API: the caller's project, its keys, customer erasure and the audit log. Every
+route needs the admin scope and acts on the caller's own project only."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, status
+
+from app.api.deps import AccessServiceDep, AdminCallerDep, ErasureServiceDep, KeyVerifierDep
+from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
+from app.models.admin import (
+    AuditLogResponse,
+    ErasureRequest,
+    ErasureResponse,
+    KeyCreatedResponse,
+    KeyCreateRequest,
+    KeyResponse,
+    ProjectResponse,
+    key_fields,
+)
+from app.services.access import parse_scopes
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ACCESS_ERRORS | UNAVAILABLE)
+
+KEY_NOT_FOUND = {404: {"description": "No key with this id in your project"}}
+MAX_AUDIT_ENTRIES = 1000
+
+
+@router.get("/project", response_model=ProjectResponse)
+async def get_project(caller: AdminCallerDep, access: AccessServiceDep) -> ProjectResponse:
+    """The project this key belongs to."""
+    project = await access.get_project(caller.project_id)
+    return ProjectResponse(id=project.id, name=project.name, created_at=project.created_at)
+
+
+@router.get("/keys", response_model=list[KeyResponse])
+async def list_keys(caller: AdminCallerDep, access: AccessServiceDep) -> list[KeyResponse]:
+    """The project's keys, revoked ones included; never the keys themselves."""
+    keys = await access.list_keys(caller.project_id)
+    return [KeyResponse(**key_fields(key)) for key in keys]
+
+
+@router.post(
+    "/keys",
+    response_model=KeyCreatedResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses=BODY_ERRORS,
+)
+async def create_key(
+    body: KeyCreateRequest, caller: AdminCallerDep, access: AccessServiceDep
+) -> KeyCreatedResponse:
+    """Create a key in your project. The answer holds the key itself, shown only this once."""
+    created = await access.create_key(
+        project_id=caller.project_id,
+        name=body.name,
+        scopes=parse_scopes(body.scopes),
+        actor=caller.actor,
+    )
+    return KeyCreatedResponse(**key_fields(created.record), key=created.secret)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=KeyResponse, responses=KEY_NOT_FOUND)
+async def revoke_key(
+    key_id: Annotated[UUID, Path()],
+    caller: AdminCallerDep,
+    access: AccessServiceDep,
+    verifier: KeyVerifierDep,
+) -> KeyResponse:
+    """Revoke a key at once in this worker, within API_KEY_CACHE_SECONDS in the others.
+    Revoking twice keeps the first revocation."""
+    revoked = await access.revoke_key(key_id, project_id=caller.project_id, actor=caller.actor)
+    verifier.forget(revoked.key_hash)
+    return KeyResponse(**key_fields(revoked))
+
+
+@router.post("/erasures", response_model=ErasureResponse, responses=BODY_ERRORS)
+async def erase_customer(
+    body: ErasureRequest,
+    caller: AdminCallerDep,
+    erasure: ErasureServiceDep,
+) -> ErasureResponse:
+    """Delete every session, event and rejected event of one customer in your project. The
+    audit log records who, when and how many, naming the customer only by a hash."""
+    result = await erasure.erase_customer(body.customer_id, caller=caller)
+    return ErasureResponse(
+        customer_reference=result.customer_reference,
+        sessions_deleted=result.counts.sessions,
+        events_deleted=result.counts.events,
+        rejected_events_deleted=result.counts.rejected_events,
+    )
+
+
+@router.get("/audit", response_model=AuditLogResponse)
+async def audit_log(
+    caller: AdminCallerDep,
+    access: AccessServiceDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_ENTRIES)] = 100,
+) -> AuditLogResponse:
+    """The project's audit log, newest first: key creations and revocations, erasures."""
+    entries = await access.audit_entries(caller.project_id, limit=limit)
+    return AuditLogResponse.model_validate({"entries": entries})
