@@ -14,6 +14,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings
 from app.core.embedded_postgres import EmbeddedPostgres
@@ -78,12 +79,26 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def state_per_request(app: ASGIApp) -> ASGIApp:
+    """Give each request its own copy of the lifespan state, as uvicorn does (ASGI: "a copy of
+    the namespace"). asgi-lifespan hands every request the same dict, so without this what one
+    request records there (its key id) would still be there for the next."""
+
+    async def copying(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "state": dict(scope.get("state", {}))}
+        await app(scope, receive, send)
+
+    return copying
+
+
 @asynccontextmanager
 async def serve(
     app: FastAPI, *, api_key: str | None = TEST_API_KEY
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan, behind a client that sends `api_key` (None: no key)."""
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+    served = state_per_request(app)
+    async with LifespanManager(served, startup_timeout=60, shutdown_timeout=30) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         headers = {"X-API-Key": api_key} if api_key else {}
         async with httpx.AsyncClient(

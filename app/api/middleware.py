@@ -7,6 +7,7 @@ import time
 import uuid
 import zlib
 
+from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import request_id_var
@@ -102,14 +103,13 @@ class RequestContextMiddleware:
                     send_with_id, 500, {"detail": "Internal server error", "request_id": request_id}
                 )
         finally:
-            route = getattr(scope.get("route"), "path", None)
             logger.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    # The template keeps ids out of the log; a request refused before routing
-                    # (413, 415, 404) has none, and its path says where it was going.
-                    "route": route or scope["path"],
+                    # The route's template, never the path: paths hold ids, and a mistyped
+                    # one may hold anything (an email).
+                    "route": route_template(scope),
                     "status": status,
                     "latency_ms": round((time.perf_counter() - started) * 1000, 2),
                     # The id of the API key that acted (set once it is verified), never the key.
@@ -184,6 +184,26 @@ def _policy_for(path: str) -> bytes:
     if path.startswith(PAGE_PATHS):
         return PAGE_CSP
     return API_CSP
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that served the request or, for one refused before routing
+    (413, 415), of the route it was going to; "unmatched" when no route matches."""
+    route = scope.get("route")
+    if route is not None:
+        return route.path
+    app = scope.get("app")
+    # FastAPI keeps included routers as wrappers: walk the routes they hold.
+    for context in iter_route_contexts(app.router.routes if app is not None else []):
+        path_regex = getattr(context, "path_regex", None)
+        methods = context.methods
+        if (
+            path_regex is not None
+            and path_regex.match(scope["path"])
+            and (not methods or scope["method"] in methods)
+        ):
+            return context.path
+    return "unmatched"
 
 
 class TrailingSlashMiddleware:

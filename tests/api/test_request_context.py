@@ -267,7 +267,7 @@ async def test_request_log_has_one_line_per_request_with_id_method_route_status_
     assert [line["route"] for line in lines] == [
         "/health",
         "/health",
-        "/no/such/path",
+        "unmatched",
         "/health",
     ]
 

@@ -1,0 +1,254 @@
+"""`python -m app`: projects and keys from a shell, run as a real subprocess against the test
+database, its keys checked against the app on the same database."""
+
+import asyncio
+import getpass
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import REPO_ROOT, AppFactory
+from tests.helpers import START
+
+CLI_TIMEOUT_SECONDS = 60
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@dataclass(frozen=True)
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+CliRunner = Callable[..., Awaitable[CliRun]]
+
+
+@pytest.fixture
+def cli(database_dsn: str, client: httpx.AsyncClient) -> CliRunner:
+    """Run `python -m app ...` with DATABASE_URL set to the test database."""
+
+    async def run(*arguments: str) -> CliRun:
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("NEXERO_", "DATABASE_"))
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app",
+            *arguments,
+            cwd=REPO_ROOT,
+            env={**environment, "DATABASE_URL": database_dsn},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(CLI_TIMEOUT_SECONDS):
+            stdout, stderr = await process.communicate()
+        return CliRun(process.returncode or 0, stdout.decode(), stderr.decode())
+
+    return run
+
+
+def created_project_id(run: CliRun) -> str:
+    match = re.search(rf"created project ({UUID_PATTERN})", run.stdout)
+    assert match, run
+    return match.group(1)
+
+
+def created_key(run: CliRun) -> tuple[str, str]:
+    """The key id and the key itself, as `keys create` prints them."""
+    match = re.search(rf"created key ({UUID_PATTERN})", run.stdout)
+    assert match, run
+    return match.group(1), run.stdout.strip().splitlines()[-1]
+
+
+# --- projects --------------------------------------------------------------------------------
+
+
+async def test_projects_are_created_listed_and_renamed(
+    cli: CliRunner, db: asyncpg.Connection
+) -> None:
+    name = f"Riverside Lofts {uuid.uuid4().hex[:6]}"
+
+    created = await cli("projects", "create", name)
+    project_id = created_project_id(created)
+    renamed = await cli("projects", "rename", project_id, name + " (sold out)")
+    listed = await cli("projects", "list")
+
+    assert created.returncode == 0, created
+    assert created.stdout.strip() == f"created project {project_id} ({name})"
+    assert renamed.returncode == 0, renamed
+    assert renamed.stdout.strip() == f"renamed project {project_id} to {name} (sold out)"
+    assert listed.returncode == 0, listed
+    [line] = [line for line in listed.stdout.splitlines() if project_id in line]
+    assert line.endswith(f"{name} (sold out)")
+    assert "default" in listed.stdout
+    assert (
+        await db.fetchval("SELECT name FROM projects WHERE id = $1", uuid.UUID(project_id))
+        == name + " (sold out)"
+    )
+    actions = await db.fetch(
+        "SELECT action, actor FROM audit_log WHERE project_id = $1 ORDER BY id",
+        uuid.UUID(project_id),
+    )
+    assert [row["action"] for row in actions] == ["project.created", "project.renamed"]
+    assert all(row["actor"].startswith("cli (") for row in actions)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "x" * 201], ids=["empty", "blank", "too long"])
+async def test_project_with_a_bad_name_is_refused_with_a_message(cli: CliRunner, name: str) -> None:
+    run = await cli("projects", "create", name)
+
+    assert run.returncode == 1
+    assert run.stderr.startswith("error:")
+    assert "name" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+async def test_renaming_an_unknown_project_fails_with_a_message(cli: CliRunner) -> None:
+    run = await cli("projects", "rename", str(uuid.uuid4()), "anything")
+
+    assert run.returncode == 1
+    assert run.stderr.strip() == "error: Project not found"
+
+
+# --- keys ------------------------------------------------------------------------------------
+
+
+async def test_printed_key_works_against_the_app_in_its_project(
+    cli: CliRunner, app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    project_id = created_project_id(await cli("projects", "create", "CLI keys"))
+
+    run = await cli(
+        "keys",
+        "create",
+        "--name",
+        "Quest build 7",
+        "--scopes",
+        "ingest,read",
+        "--project",
+        project_id,
+    )
+    key_id, secret = created_key(run)
+    async with app_with() as app:
+        started = await app.post(
+            START, json={"session_start": time.time()}, headers={"X-API-Key": secret}
+        )
+        forbidden = await app.get("/api/v1/admin/project", headers={"X-API-Key": secret})
+
+    assert run.returncode == 0, run
+    assert f"in project {project_id}, scopes ingest,read" in run.stdout
+    assert secret.startswith("nxr_")
+    assert started.status_code == 201, started.text
+    assert forbidden.status_code == 403
+    stored_project = await db.fetchval(
+        "SELECT project_id FROM vr_sessions WHERE id = $1",
+        uuid.UUID(started.json()["session_id"]),
+    )
+    assert str(stored_project) == project_id
+    assert (
+        await db.fetchval(
+            "SELECT actor FROM audit_log WHERE action = 'key.created' AND target = $1", key_id
+        )
+        == f"cli ({getpass.getuser()})"
+    )
+
+
+async def test_keys_are_listed_without_the_keys_themselves(cli: CliRunner) -> None:
+    project_id = created_project_id(await cli("projects", "create", "CLI listing"))
+    key_id, secret = created_key(
+        await cli(
+            "keys", "create", "--name", "list me", "--scopes", "read", "--project", project_id
+        )
+    )
+
+    everything = await cli("keys", "list")
+    only_this_project = await cli("keys", "list", "--project", project_id)
+
+    assert everything.returncode == only_this_project.returncode == 0
+    assert key_id in everything.stdout
+    [line] = only_this_project.stdout.splitlines()
+    assert line.startswith(f"{key_id}  {secret[:12]}")
+    assert "active" in line
+    assert "never" in line
+    assert line.endswith("list me")
+    for output in (everything, only_this_project):
+        assert secret not in output.stdout + output.stderr
+
+
+async def test_revoked_key_is_refused_by_the_app(cli: CliRunner, app_with: AppFactory) -> None:
+    key_id, secret = created_key(
+        await cli("keys", "create", "--name", "short-lived", "--scopes", "ingest")
+    )
+
+    revoked = await cli("keys", "revoke", key_id)
+    listed = await cli("keys", "list")
+    async with app_with() as app:
+        refused = await app.get(
+            f"/api/v1/unreal/session/{uuid.uuid4()}/status", headers={"X-API-Key": secret}
+        )
+
+    assert revoked.returncode == 0, revoked
+    assert revoked.stdout.startswith(f"revoked key {key_id} (short-lived)")
+    [line] = [line for line in listed.stdout.splitlines() if line.startswith(key_id)]
+    assert "revoked" in line
+    assert refused.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--scopes", "root"], "unknown scope 'root'"),
+        (["--scopes", "ingest,superuser"], "unknown scope 'superuser'"),
+        (["--scopes", ""], "scope"),
+        (["--scopes", "ingest", "--project", str(uuid.uuid4())], "Project not found"),
+        (["--scopes", "ingest", "--name", " "], "name"),
+    ],
+    ids=["unknown scope", "one unknown among known", "no scope", "unknown project", "blank name"],
+)
+async def test_bad_key_request_exits_1_with_a_message_and_creates_nothing(
+    cli: CliRunner, db: asyncpg.Connection, arguments: list[str], message: str
+) -> None:
+    keys_before = await db.fetchval("SELECT count(*) FROM api_keys")
+    named = "--name" in arguments
+
+    run = await cli("keys", "create", *(() if named else ("--name", "bad")), *arguments)
+
+    assert run.returncode == 1, run
+    assert run.stderr.startswith("error:")
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
+    assert run.stdout == ""
+    assert await db.fetchval("SELECT count(*) FROM api_keys") == keys_before
+
+
+async def test_revoking_an_unknown_key_exits_1(cli: CliRunner) -> None:
+    run = await cli("keys", "revoke", str(uuid.uuid4()))
+
+    assert run.returncode == 1
+    assert run.stderr.strip() == "error: API key not found"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [["keys", "revoke", "not-a-uuid"], ["keys", "create", "--name", "x"], ["keys"], []],
+    ids=["malformed id", "missing scopes", "no action", "nothing"],
+)
+async def test_malformed_command_line_prints_usage_and_exits_2(
+    cli: CliRunner, arguments: list[str]
+) -> None:
+    run = await cli(*arguments)
+
+    assert run.returncode == 2
+    assert "usage: python -m app" in run.stderr
