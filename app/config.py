@@ -81,6 +81,38 @@ class Settings(BaseSettings):
     RATE_LIMIT_ADMIN_PER_SECOND: float = Field(default=2.0, gt=0)
     RATE_LIMIT_ADMIN_BURST: int = Field(default=20, ge=1)
 
+    # Analytics. Page sizes and list lengths (a request past a maximum is a 422 naming the
+    # parameter), what counts as engaged and as high intent, and the lead score (docs/analytics.md).
+    ANALYTICS_PAGE_SIZE_DEFAULT: int = Field(default=50, ge=1)
+    ANALYTICS_PAGE_SIZE_MAX: int = Field(default=500, ge=1, le=10_000)
+    ANALYTICS_EVENTS_PAGE_SIZE_DEFAULT: int = Field(default=200, ge=1)
+    ANALYTICS_EVENTS_PAGE_SIZE_MAX: int = Field(default=1000, ge=1, le=10_000)
+    ANALYTICS_TIMELINE_MAX_EVENTS: int = Field(default=2000, ge=1, le=100_000)
+    ANALYTICS_TOP_DEFAULT: int = Field(default=20, ge=1)
+    ANALYTICS_TOP_MAX: int = Field(default=500, ge=1, le=10_000)
+    ANALYTICS_SERIES_MAX_DAYS: int = Field(default=731, ge=1, le=36_600)
+    ANALYTICS_ENGAGED_MIN_SECONDS: float = Field(default=120.0, ge=0, le=86_400)
+    ANALYTICS_ROOM_INTEREST_MIN_SECONDS: float = Field(default=30.0, ge=0, le=86_400)
+    ANALYTICS_HIGH_INTENT_MIN_ROOMS: int = Field(default=3, ge=1, le=1000)
+    ANALYTICS_LEAD_SESSIONS_TARGET: int = Field(default=3, ge=1, le=1000)
+    ANALYTICS_LEAD_TIME_TARGET_SECONDS: float = Field(default=1800.0, gt=0, le=10_000_000)
+    ANALYTICS_LEAD_REVISITS_TARGET: int = Field(default=2, ge=1, le=1000)
+    ANALYTICS_LEAD_ROOMS_TARGET: int = Field(default=4, ge=1, le=1000)
+    ANALYTICS_LEAD_WEIGHT_SESSIONS: float = Field(default=0.25, ge=0, le=1)
+    ANALYTICS_LEAD_WEIGHT_TIME: float = Field(default=0.35, ge=0, le=1)
+    ANALYTICS_LEAD_WEIGHT_REVISITS: float = Field(default=0.2, ge=0, le=1)
+    ANALYTICS_LEAD_WEIGHT_ROOMS: float = Field(default=0.2, ge=0, le=1)
+    ANALYTICS_LEAD_HOT_MIN_SCORE: float = Field(default=70.0, ge=0, le=100)
+    ANALYTICS_LEAD_WARM_MIN_SCORE: float = Field(default=40.0, ge=0, le=100)
+
+    # Analytics. Heatmaps and exports (docs/exports-and-heatmaps.md).
+    # Bins per axis of a heatmap grid: the most `bins` may ask for, or `bin_size` may produce.
+    ANALYTICS_HEATMAP_MAX_BINS: int = Field(default=500, ge=1, le=2000)
+    # Rows fetched from the export's server-side cursor at a time (memory per export ~ this).
+    ANALYTICS_EXPORT_CHUNK_ROWS: int = Field(default=2000, ge=1, le=100_000)
+    # Exports running at once per worker; each holds a pooled connection while it streams.
+    ANALYTICS_EXPORT_MAX_CONCURRENT: int = Field(default=2, ge=1, le=100)
+
     @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
     @classmethod
     def blank_is_unset(cls, value: object) -> object:
@@ -122,6 +154,32 @@ class Settings(BaseSettings):
             )
         if self.RATE_LIMIT_ENABLED and self.RATE_LIMIT_BACKEND == "redis" and not self.REDIS_URL:
             raise ValueError("RATE_LIMIT_BACKEND=redis needs REDIS_URL (redis://host:6379/0)")
+        return self
+
+    @model_validator(mode="after")
+    def check_analytics(self) -> "Settings":
+        if self.ANALYTICS_PAGE_SIZE_DEFAULT > self.ANALYTICS_PAGE_SIZE_MAX:
+            raise ValueError("ANALYTICS_PAGE_SIZE_DEFAULT must not exceed ANALYTICS_PAGE_SIZE_MAX")
+        if self.ANALYTICS_EVENTS_PAGE_SIZE_DEFAULT > self.ANALYTICS_EVENTS_PAGE_SIZE_MAX:
+            raise ValueError(
+                "ANALYTICS_EVENTS_PAGE_SIZE_DEFAULT must not exceed ANALYTICS_EVENTS_PAGE_SIZE_MAX"
+            )
+        if self.ANALYTICS_TOP_DEFAULT > self.ANALYTICS_TOP_MAX:
+            raise ValueError("ANALYTICS_TOP_DEFAULT must not exceed ANALYTICS_TOP_MAX")
+        weights = (
+            self.ANALYTICS_LEAD_WEIGHT_SESSIONS
+            + self.ANALYTICS_LEAD_WEIGHT_TIME
+            + self.ANALYTICS_LEAD_WEIGHT_REVISITS
+            + self.ANALYTICS_LEAD_WEIGHT_ROOMS
+        )
+        if abs(weights - 1) > 1e-9:
+            raise ValueError(
+                f"the ANALYTICS_LEAD_WEIGHT_* settings must add up to 1, not {weights}"
+            )
+        if self.ANALYTICS_LEAD_WARM_MIN_SCORE > self.ANALYTICS_LEAD_HOT_MIN_SCORE:
+            raise ValueError(
+                "ANALYTICS_LEAD_WARM_MIN_SCORE must not exceed ANALYTICS_LEAD_HOT_MIN_SCORE"
+            )
         return self
 
 

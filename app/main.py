@@ -18,7 +18,7 @@ from app.api.middleware import (
     SecurityHeadersMiddleware,
     TrailingSlashMiddleware,
 )
-from app.api.v1 import admin, unreal
+from app.api.v1 import admin, analytics, exports, heatmap, unreal
 from app.config import Settings, get_settings
 from app.core.database import Database
 from app.core.embedded_postgres import EmbeddedPostgres
@@ -139,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(unreal.router)
     app.include_router(admin.router)
+    app.include_router(heatmap.router)
+    app.include_router(exports.router)
+    app.include_router(analytics.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
     # Added innermost first: requests pass SecurityHeaders, RequestContext, CORS, TrailingSlash,
@@ -163,7 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Idempotency-Key",
                 "X-Request-ID",
             ],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=["X-Request-ID", "Retry-After", "X-Export-Rows", "Content-Disposition"],
         )
     app.add_middleware(RequestContextMiddleware)
     # Outermost, so that the 500 the request-context layer writes carries the headers too.

@@ -1,0 +1,125 @@
+"""Exports: a period's events or sessions as CSV or NDJSON, streamed (scripts/export.py is the
+command-line equivalent, with a progress bar)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
+from app.api.responses import ACCESS_ERRORS
+from app.models.exports import ExportFormat, ExportKind
+from app.models.periods import PeriodDep
+from app.services.export_service import ExportService, ExportSlots, OpenExport
+
+router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ACCESS_ERRORS)
+
+ROW_COUNT_HEADER = "X-Export-Rows"
+EXPORT_ANSWERS: dict[int | str, dict] = {
+    200: {
+        "description": "The rows, streamed without Content-Length. X-Export-Rows says how many "
+        "will follow (counted in the same snapshot). NDJSON ends with "
+        '{"complete": true, "rows": N}; a stream cut short lacks it.',
+        "headers": {
+            ROW_COUNT_HEADER: {"description": "Rows in the export", "schema": {"type": "integer"}}
+        },
+        "content": {
+            "text/csv": {
+                "example": "id,session_id,event_id,event_type,timestamp,client_timestamp,"
+                "received_at,customer_id,property_id,event_data\r\n"
+                "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2,7d1e...,0b6f...,room_view,"
+                "2025-03-01T09:30:00.250000Z,2025-03-01T09:30:00.250000Z,"
+                '2025-03-01T09:30:01.004211Z,cust_0001,prop_001,"{""room_name"": ""Kitchen""}"\r\n'
+            },
+            "application/x-ndjson": {
+                "example": '{"id": "0b6f3c1e-...", "event_type": "room_view", '
+                '"timestamp": "2025-03-01T09:30:00.250000Z", "event_data": '
+                '{"room_name": "Kitchen"}, "...": "..."}\n{"complete": true, "rows": 1}\n'
+            },
+        },
+    },
+    503: {
+        "description": "The database is unavailable, or ANALYTICS_EXPORT_MAX_CONCURRENT "
+        "exports are running already: retry after Retry-After."
+    },
+}
+
+
+def export_slots(request: Request, settings: SettingsDep) -> ExportSlots:
+    """The worker's export slots, made on first use (tests may set app.state.export_slots)."""
+    slots = getattr(request.app.state, "export_slots", None)
+    if slots is None:
+        slots = ExportSlots(settings.ANALYTICS_EXPORT_MAX_CONCURRENT)
+        request.app.state.export_slots = slots
+    return slots
+
+
+def get_export_service(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    caller: ReadCallerDep,
+    slots: Annotated[ExportSlots, Depends(export_slots)],
+) -> ExportService:
+    return ExportService(database, settings, project_id=caller.project_id, slots=slots)
+
+
+ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
+FormatQuery = Annotated[
+    ExportFormat,
+    Query(alias="format", description="csv (a header row; event_data as JSON text) or ndjson."),
+]
+PropertyQuery = Annotated[
+    str | None, Query(min_length=1, description="Only the rows of this property.")
+]
+
+
+class ExportResponse(StreamingResponse):
+    """Streams an open export and releases it however the response ends: read out, cut by
+    the client, or never started."""
+
+    def __init__(self, export: OpenExport) -> None:
+        super().__init__(
+            export.body,
+            media_type=export.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.filename}"',
+                ROW_COUNT_HEADER: str(export.rows),
+            },
+        )
+        self._export = export
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._export.aclose()
+
+
+@router.get("/events", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
+async def export_events(
+    service: ExportServiceDep,
+    period: PeriodDep,
+    export_format: FormatQuery = ExportFormat.CSV,
+    property_id: PropertyQuery = None,
+) -> ExportResponse:
+    """The events whose (server) time is in [from, to), in time order, with their session's
+    customer and property."""
+    export = await service.open(
+        ExportKind.EVENTS, export_format, period=period, property_id=property_id
+    )
+    return ExportResponse(export)
+
+
+@router.get("/sessions", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
+async def export_sessions(
+    service: ExportServiceDep,
+    period: PeriodDep,
+    export_format: FormatQuery = ExportFormat.CSV,
+    property_id: PropertyQuery = None,
+) -> ExportResponse:
+    """The sessions that started in [from, to), in start order."""
+    export = await service.open(
+        ExportKind.SESSIONS, export_format, period=period, property_id=property_id
+    )
+    return ExportResponse(export)
