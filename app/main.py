@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from app.api import health
+from app.api import dashboard, health
 from app.api.middleware import (
     RequestBodyMiddleware,
     RequestContextMiddleware,
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(unreal.router)
     app.include_router(admin.router)
+    app.include_router(dashboard.router)
     app.include_router(heatmap.router)
     app.include_router(exports.router)
     app.include_router(analytics.router)

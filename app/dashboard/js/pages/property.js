@@ -1,0 +1,260 @@
+// A property's report for the period: sessions, customers, durations, rooms ranked by dwell,
+// POIs, gaze targets, views, interactions, unit selections, and the heatmap of where visitors
+// walked. API: GET /properties/{id}/report and /properties/{id}/heatmap(.png).
+
+import { getJson } from "../api.js";
+import { barChart } from "../charts.js";
+import { card, h, panel, table } from "../dom.js";
+import * as format from "../format.js";
+import { pageHash } from "../location.js";
+import { heatmapImage } from "./heatmap.js";
+import { propertyChooser, recentProperties } from "./properties.js";
+
+const BIN_CHOICES = [32, 64, 128];
+const DEFAULT_BINS = 64;
+
+export async function render({ id, period, params }) {
+  const [report, names] = await Promise.all([
+    getJson(`/properties/${encodeURIComponent(id)}/report`, { from: period.from, to: period.to }),
+    recentProperties(period),
+  ]);
+  return h(
+    "div",
+    { dataset: { testid: "page-property", propertyId: id } },
+    h(
+      "div",
+      { class: "page-head" },
+      h("h1", { dataset: { testid: "property-title" } }, report.property_id),
+      h("span", { class: "sub" }, `sessions started ${period.from} through ${period.through}`),
+      propertyChooser(names, id),
+    ),
+    figureCards(report),
+    h("div", { class: "grid" }, roomsPanel(report), heatmapPanel(report, period, params)),
+    h(
+      "div",
+      { class: "grid" },
+      timedPanel("Points of interest", "pois", report.pois, "Visits"),
+      timedPanel("Gaze targets", "gaze", report.gaze_targets, "Gazes"),
+      timedPanel("Views", "views", report.views, "Views"),
+      countedPanel("Interactions by object", "interactions", report.interactions, "Interactions"),
+      countedPanel("Unit selections", "units", report.unit_selections, "Selections"),
+    ),
+  );
+}
+
+function figureCards(report) {
+  return h(
+    "div",
+    { class: "cards" },
+    card({ testid: "property-sessions", label: "Sessions", value: format.count(report.sessions) }),
+    card({
+      testid: "property-open",
+      label: "Still open",
+      value: format.count(report.open_sessions),
+    }),
+    card({
+      testid: "property-customers",
+      label: "Unique customers",
+      value: format.count(report.unique_customers),
+    }),
+    card({
+      testid: "property-median",
+      label: "Median duration (ended sessions)",
+      value: format.duration(report.median_duration_seconds),
+    }),
+    card({
+      testid: "property-mean",
+      label: "Mean duration (ended sessions)",
+      value: format.duration(report.mean_duration_seconds),
+    }),
+  );
+}
+
+function shownOf(list) {
+  return list.total > list.items.length
+    ? h("p", { class: "note" }, `The top ${list.items.length} of ${format.count(list.total)}.`)
+    : null;
+}
+
+function roomsPanel(report) {
+  const rooms = report.rooms.items;
+  return panel(
+    "Rooms by dwell",
+    { dataset: { testid: "property-rooms" } },
+    rooms.length
+      ? barChart({
+          testid: "property-rooms-chart",
+          label: "Total dwell and dwell per session in each room",
+          labels: rooms.map((room) => room.room),
+          series: [
+            { label: "Total dwell", values: rooms.map((room) => room.dwell_seconds) },
+            { label: "Per session", values: rooms.map((room) => room.dwell_per_session_seconds) },
+          ],
+          format: format.duration,
+        })
+      : null,
+    table({
+      testid: "rooms",
+      rows: rooms,
+      empty: "No room was entered in this period.",
+      columns: [
+        { title: "Room", value: (room) => room.room, testid: "room" },
+        {
+          title: "Total dwell",
+          value: (room) => format.duration(room.dwell_seconds),
+          numeric: true,
+          testid: "dwell",
+        },
+        { title: "Rank", value: (room) => `#${room.rank_by_dwell}`, numeric: true, testid: "rank" },
+        {
+          title: "Per session",
+          value: (room) => format.duration(room.dwell_per_session_seconds),
+          numeric: true,
+          testid: "per-session",
+        },
+        {
+          title: "Rank",
+          value: (room) => `#${room.rank_by_dwell_per_session}`,
+          numeric: true,
+          testid: "rank-per-session",
+        },
+        {
+          title: "Sessions",
+          value: (room) => format.count(room.sessions),
+          numeric: true,
+          testid: "sessions",
+        },
+        {
+          title: "Visits",
+          value: (room) => format.count(room.visits),
+          numeric: true,
+          testid: "visits",
+        },
+      ],
+    }),
+    shownOf(report.rooms),
+  );
+}
+
+function timedPanel(title, testid, list, countTitle) {
+  return panel(
+    title,
+    { dataset: { testid: `property-${testid}` } },
+    list.items.length
+      ? barChart({
+          testid: `property-${testid}-chart`,
+          label: `${title}: total seconds`,
+          labels: list.items.map((item) => item.name),
+          series: [{ label: "Time", values: list.items.map((item) => item.seconds) }],
+          format: format.duration,
+        })
+      : null,
+    table({
+      testid,
+      rows: list.items,
+      columns: [
+        { title: "Name", value: (item) => item.name, testid: "name" },
+        {
+          title: "Time",
+          value: (item) => format.duration(item.seconds),
+          numeric: true,
+          testid: "seconds",
+        },
+        {
+          title: countTitle,
+          value: (item) => format.count(item.count),
+          numeric: true,
+          testid: "count",
+        },
+        {
+          title: "Sessions",
+          value: (item) => format.count(item.sessions),
+          numeric: true,
+          testid: "sessions",
+        },
+      ],
+    }),
+    shownOf(list),
+  );
+}
+
+function countedPanel(title, testid, list, countTitle) {
+  return panel(
+    title,
+    { dataset: { testid: `property-${testid}` } },
+    table({
+      testid,
+      rows: list.items,
+      columns: [
+        { title: "Name", value: (item) => item.name, testid: "name" },
+        {
+          title: countTitle,
+          value: (item) => format.count(item.count),
+          numeric: true,
+          testid: "count",
+        },
+        {
+          title: "Sessions",
+          value: (item) => format.count(item.sessions),
+          numeric: true,
+          testid: "sessions",
+        },
+      ],
+    }),
+    shownOf(list),
+  );
+}
+
+function heatmapPanel(report, period, params) {
+  const room = params.get("room") ?? "";
+  const requestedBins = Number.parseInt(params.get("bins") ?? "", 10);
+  const bins = BIN_CHOICES.includes(requestedBins) ? requestedBins : DEFAULT_BINS;
+  const form = h(
+    "form",
+    { class: "filters", dataset: { testid: "heatmap-controls" } },
+    h(
+      "label",
+      {},
+      "Room",
+      h(
+        "select",
+        { name: "room", dataset: { testid: "heatmap-room" } },
+        h("option", { value: "" }, "whole property"),
+        report.rooms.items.map((item) =>
+          h("option", { value: item.room, selected: item.room === room }, item.room),
+        ),
+      ),
+    ),
+    h(
+      "label",
+      {},
+      "Cells per side",
+      h(
+        "select",
+        { name: "bins", dataset: { testid: "heatmap-bins" } },
+        BIN_CHOICES.map((choice) =>
+          h("option", { value: String(choice), selected: choice === bins }, String(choice)),
+        ),
+      ),
+    ),
+    h("button", { type: "submit" }, "Redraw"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    window.location.hash = pageHash(`properties/${encodeURIComponent(report.property_id)}`, {
+      room: form.elements.room.value,
+      bins: form.elements.bins.value,
+    });
+  });
+  return panel(
+    "Where visitors walked",
+    { dataset: { testid: "property-heatmap" } },
+    form,
+    heatmapImage({
+      testid: "property-heatmap-image",
+      propertyId: report.property_id,
+      query: { from: period.from, to: period.to, room: room || null, bins },
+      alt: `Heatmap of position samples in ${room || report.property_id}, seen from above`,
+    }),
+  );
+}

@@ -1,0 +1,80 @@
+"""Seed a running Nexero with a demo of synthetic tours, then say how to open the dashboard.
+
+    .venv/bin/python scripts/seed_demo.py --base-url http://127.0.0.1:8000
+
+The tours come from scripts/tour_generator.py (same seed, same tours) and go through the real
+ingestion API with an admin key (--api-key, env NEXERO_API_KEY or .nexero/api-key: the quick
+start's key has every scope). A read-only key is then created for the dashboard and printed
+with the link to open; it is shown only this once.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+if __package__:  # imported as scripts.seed_demo
+    from scripts.tour_generator import TourUploadError, find_api_key, generate_tours, send_tours
+else:  # run as python scripts/seed_demo.py
+    from tour_generator import TourUploadError, find_api_key, generate_tours, send_tours
+
+KEYS_PATH = "/api/v1/admin/keys"
+
+
+def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-url", default=os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
+    parser.add_argument("--api-key", help="an admin and ingest key (default: NEXERO_API_KEY)")
+    parser.add_argument("--customers", type=int, default=25)
+    parser.add_argument("--properties", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--days", type=int, default=14, help="days up to today the tours span")
+    return parser.parse_args(argv)
+
+
+async def seed(arguments: argparse.Namespace) -> int:
+    api_key = find_api_key(arguments.api_key)
+    if not api_key:
+        print("no API key: pass --api-key or set NEXERO_API_KEY", file=sys.stderr)
+        return 2
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first_day = today - timedelta(days=arguments.days)
+    tours = generate_tours(
+        seed=arguments.seed,
+        customers=arguments.customers,
+        properties=arguments.properties,
+        start=first_day,
+        days=arguments.days,
+    )
+    base_url = arguments.base_url.rstrip("/")
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"X-API-Key": api_key}, timeout=30
+    ) as client:
+        try:
+            summary = await send_tours(client, tours)
+        except (TourUploadError, httpx.TransportError) as error:
+            print(f"failed to send the tours: {error}", file=sys.stderr)
+            return 1
+        print(
+            f"sent {summary.sessions} sessions and {summary.events} events "
+            f"({summary.duplicates} were already stored)"
+        )
+        created = await client.post(KEYS_PATH, json={"name": "dashboard demo", "scopes": ["read"]})
+    period = f"from={first_day.date().isoformat()}&through={today.date().isoformat()}"
+    print(f"open {base_url}/dashboard#/overview?{period}")
+    if created.status_code == 201:
+        print(f"and enter this read-only key (shown only now): {created.json()['key']}")
+    else:
+        print(
+            f"(no read-only key created: the admin API answered {created.status_code}); "
+            "enter a key with the read scope"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(seed(parse_arguments())))
