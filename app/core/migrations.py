@@ -44,6 +44,9 @@ async def apply_migrations(
                 applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
             );
             ALTER TABLE public.schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT;
+            -- On Supabase, tables in public are served to the public API key unless RLS is on:
+            -- with it on and no policy, only the owner (this service) reads and writes it.
+            ALTER TABLE public.schema_migrations ENABLE ROW LEVEL SECURITY;
             """
         )
         applied = {

@@ -72,7 +72,12 @@ def hash_key(secret: str) -> bytes:
 
 
 def key_prefix(secret: str) -> str:
-    return secret[:KEY_PREFIX_LENGTH]
+    """What may be shown of a key. A generated key's first characters are random and reveal
+    nothing of the rest; a value chosen by an operator (NEXERO_BOOTSTRAP_KEY) shows only a
+    digest of itself, never its own characters."""
+    if secret.startswith(GENERATED_KEY_MARK):
+        return secret[:KEY_PREFIX_LENGTH]
+    return "sha256:" + hashlib.sha256(secret.encode()).hexdigest()[:8]
 
 
 def parse_scopes(names: Iterable[str]) -> frozenset[Scope]:
@@ -108,6 +113,8 @@ class KeyVerifier:
         self._cache_seconds = cache_seconds
         self._cache: OrderedDict[bytes, tuple[Caller | None, float]] = OrderedDict()
         self._used_at: dict[uuid.UUID, datetime] = {}
+        # Bumped by every revocation here, so a lookup that started before it is not cached.
+        self._revocations = 0
 
     async def authenticate(self, presented: str | None) -> Caller:
         if not presented:
@@ -125,13 +132,17 @@ class KeyVerifier:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > now:
+            self._cache.move_to_end(digest)  # least recently used goes first
             return cached[0]
+        revocations_before = self._revocations
         async with self._database.connection() as connection:
             candidates = await AccessStore(connection).keys_with_prefix(key_prefix(presented))
         caller = None
         for candidate in candidates:
             if hmac.compare_digest(candidate.key_hash, digest):
                 caller = caller_of(candidate)
+        if self._revocations != revocations_before:
+            return caller  # may predate the revocation: answer once, never remember it
         self._cache[digest] = (caller, now + self._cache_seconds)
         self._cache.move_to_end(digest)
         while len(self._cache) > MAX_CACHED_KEYS:
@@ -140,6 +151,7 @@ class KeyVerifier:
 
     def forget(self, key_hash: bytes) -> None:
         """Drop a key from this worker's cache at once (after a revocation here)."""
+        self._revocations += 1
         self._cache.pop(key_hash, None)
 
     async def flush_usage(self) -> None:

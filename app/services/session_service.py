@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from app.config import Settings
 from app.core import session_store
+from app.core.access_store import DEFAULT_PROJECT_ID
 from app.core.database import Database
 from app.core.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
 from app.core.session_store import SessionRecord, SessionStore
@@ -41,7 +42,9 @@ class SessionService:
         """Open a session. Repeating a start with the same session id (or Idempotency-Key)
         returns that session."""
         session_id = request.session_id or (
-            uuid.uuid5(START_KEY_NAMESPACE, idempotency_key) if idempotency_key else uuid.uuid4()
+            derived_session_id(START_KEY_NAMESPACE, idempotency_key, project_id=self._project_id)
+            if idempotency_key
+            else uuid.uuid4()
         )
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         return await self._create(request, session_id=session_id, clock=clock, ended_at=None)
@@ -52,7 +55,7 @@ class SessionService:
         """Record a whole session at once (the original client's legacy call). Without a
         session id or Idempotency-Key, the session's own content identifies it, so the legacy
         client's retries are safe too."""
-        session_id = _complete_session_id(request, idempotency_key)
+        session_id = _complete_session_id(request, idempotency_key, project_id=self._project_id)
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         ended_at = _server_time(clock, request.session_end, "session_end")
         return await self._create(request, session_id=session_id, clock=clock, ended_at=ended_at)
@@ -174,13 +177,24 @@ def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None
         )
 
 
-def _complete_session_id(request: CompleteSessionRequest, idempotency_key: str | None) -> uuid.UUID:
+def derived_session_id(namespace: uuid.UUID, name: str, *, project_id: uuid.UUID) -> uuid.UUID:
+    """A session id derived from a key or content, distinct per project, so that two projects
+    sending the same key never meet. The default project keeps the derivation of the time
+    before projects, so that retries of sessions recorded then still find them."""
+    if project_id == DEFAULT_PROJECT_ID:
+        return uuid.uuid5(namespace, name)
+    return uuid.uuid5(namespace, f"{project_id}|{name}")
+
+
+def _complete_session_id(
+    request: CompleteSessionRequest, idempotency_key: str | None, *, project_id: uuid.UUID
+) -> uuid.UUID:
     """The client's id, else one derived from its Idempotency-Key, else from the session's own
     content as the client sent it (times before skew correction, so retries match)."""
     if request.session_id is not None:
         return request.session_id
     if idempotency_key:
-        return uuid.uuid5(COMPLETE_KEY_NAMESPACE, idempotency_key)
+        return derived_session_id(COMPLETE_KEY_NAMESPACE, idempotency_key, project_id=project_id)
     content = "|".join(
         str(part)
         for part in (
@@ -189,7 +203,7 @@ def _complete_session_id(request: CompleteSessionRequest, idempotency_key: str |
             *(getattr(request, field) for field in IDENTITY_FIELDS),
         )
     )
-    return uuid.uuid5(COMPLETE_CONTENT_NAMESPACE, content)
+    return derived_session_id(COMPLETE_CONTENT_NAMESPACE, content, project_id=project_id)
 
 
 def _adds_labels(existing: SessionRecord, request: SessionStartRequest) -> bool:

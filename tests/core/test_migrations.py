@@ -445,9 +445,11 @@ async def test_row_level_security_is_enabled_on_every_table(
         SELECT relname, relrowsecurity FROM pg_class
         WHERE relnamespace = 'public'::regnamespace AND relname = any($1::text[])
         """,
-        list(TABLES),
+        [*TABLES, "schema_migrations"],
     )
-    assert {row["relname"]: row["relrowsecurity"] for row in rows} == dict.fromkeys(TABLES, True)
+    assert {row["relname"]: row["relrowsecurity"] for row in rows} == dict.fromkeys(
+        [*TABLES, "schema_migrations"], True
+    )
 
 
 async def test_service_role_policy_exists_exactly_when_the_role_does(
