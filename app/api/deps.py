@@ -1,6 +1,9 @@
-"""Dependencies that hand handlers what they need, built from what the lifespan set up."""
+"""Dependencies that hand handlers what they need, built from what the lifespan set up.
 
-from collections.abc import Callable
+All are `async def`, even those that never await: FastAPI runs a plain `def` dependency in a
+thread, a hand-off that cost about a third of a single event's CPU (docs/performance.md)."""
+
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -17,15 +20,15 @@ from app.services.session_service import SessionService
 from app.services.tracking_service import TrackingService
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-def get_request_id(request: Request) -> str | None:
+async def get_request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
@@ -71,8 +74,8 @@ ReadCallerDep = Annotated[Caller, Depends(RequireScope(Scope.READ))]
 AdminCallerDep = Annotated[Caller, Depends(RequireScope(Scope.ADMIN))]
 
 
-def session_service_for(*scopes: Scope) -> Callable[..., SessionService]:
-    def build(
+def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionService]]:
+    async def build(
         database: DatabaseDep,
         settings: SettingsDep,
         caller: Annotated[Caller, Depends(RequireScope(*scopes))],
@@ -82,25 +85,25 @@ def session_service_for(*scopes: Scope) -> Callable[..., SessionService]:
     return build
 
 
-def get_tracking_service(
+async def get_tracking_service(
     database: DatabaseDep, settings: SettingsDep, caller: IngestCallerDep
 ) -> TrackingService:
     return TrackingService(database, settings, project_id=caller.project_id)
 
 
-def get_access_service(database: DatabaseDep) -> AccessService:
+async def get_access_service(database: DatabaseDep) -> AccessService:
     return AccessService(database)
 
 
-def get_erasure_service(database: DatabaseDep) -> ErasureService:
+async def get_erasure_service(database: DatabaseDep) -> ErasureService:
     return ErasureService(database)
 
 
-def get_key_verifier(request: Request) -> KeyVerifier:
+async def get_key_verifier(request: Request) -> KeyVerifier:
     return request.app.state.key_verifier
 
 
-def get_health_service(
+async def get_health_service(
     request: Request, database: DatabaseDep, settings: SettingsDep
 ) -> HealthService:
     return HealthService(database, settings, started_monotonic=request.app.state.started_monotonic)

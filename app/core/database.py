@@ -83,6 +83,13 @@ async def set_up_connection(connection: asyncpg.Connection) -> None:
         )
 
 
+async def skip_session_reset(connection: asyncpg.Connection) -> None:
+    """Run when a connection goes back to the pool, after asyncpg has rolled back any open
+    transaction. Nexero sets no session state (no SET, LISTEN, session advisory locks or
+    cursors held past a transaction), so asyncpg's default reset (RESET ALL, UNLISTEN *, ...)
+    would cost a round trip per request for nothing."""
+
+
 class Database:
     """Owns the pool; hands out connections and transactions with driver errors translated."""
 
@@ -113,6 +120,7 @@ class Database:
                 command_timeout=command_timeout_seconds,
                 server_settings={"application_name": "nexero"},
                 init=set_up_connection,
+                reset=skip_session_reset,
             )
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
             raise DatabaseUnavailableError(

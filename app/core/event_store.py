@@ -9,23 +9,44 @@ from uuid import UUID
 import asyncpg
 
 from app.core.database import describe_rejection, is_rejected_data
+from app.core.session_store import TOUCH_CTES
 
 logger = logging.getLogger(__name__)
 
-# One statement for any number of rows: the arrays are unnested into rows, duplicates of an
-# (session_id, event_id) already stored are skipped, and the ids actually inserted come back.
-INSERT_EVENTS_SQL = """
-    INSERT INTO tracking_events (
-        project_id, session_id, event_id, content_id, event_type, timestamp, client_timestamp,
-        event_data, received_at
+
+def insert_events_sql(*, first_parameter: int, only_if: str = "TRUE") -> str:
+    """One INSERT for any number of rows of session $2 of project $1: the arrays (received_at
+    and six columns, numbered from `first_parameter`) are unnested into rows, duplicates of an
+    (session_id, event_id) already stored are skipped, and the ids inserted come back."""
+    received_at, event_ids, content_ids, types, times, client_times, data = (
+        f"${number}" for number in range(first_parameter, first_parameter + 7)
     )
-    SELECT $1, $2, batch.event_id, batch.content_id, batch.event_type, batch.server_time,
-           batch.client_time, batch.event_data::jsonb, $3
-    FROM unnest(
-        $4::uuid[], $5::uuid[], $6::text[], $7::timestamptz[], $8::timestamptz[], $9::text[]
-    ) AS batch (event_id, content_id, event_type, server_time, client_time, event_data)
-    ON CONFLICT (session_id, event_id) DO NOTHING
-    RETURNING event_id
+    return f"""
+        INSERT INTO tracking_events (
+            project_id, session_id, event_id, content_id, event_type, timestamp,
+            client_timestamp, event_data, received_at
+        )
+        SELECT $1, $2, batch.event_id, batch.content_id, batch.event_type, batch.server_time,
+               batch.client_time, batch.event_data::jsonb, {received_at}::timestamptz
+        FROM unnest(
+            {event_ids}::uuid[], {content_ids}::uuid[], {types}::text[],
+            {times}::timestamptz[], {client_times}::timestamptz[], {data}::text[]
+        ) AS batch (event_id, content_id, event_type, server_time, client_time, event_data)
+        WHERE {only_if}
+        ON CONFLICT (session_id, event_id) DO NOTHING
+        RETURNING event_id
+    """
+
+
+INSERT_EVENTS_SQL = insert_events_sql(first_parameter=3)
+# The fast path: the session's activity and its events in one statement, so one round trip and
+# no explicit transaction (a statement is atomic on its own). Nothing is inserted unless the
+# session is the project's.
+INSERT_EVENTS_WITH_ACTIVITY_SQL = f"""
+    WITH {TOUCH_CTES},
+    inserted AS ({insert_events_sql(first_parameter=4, only_if="EXISTS (SELECT 1 FROM touched)")})
+    SELECT EXISTS (SELECT 1 FROM touched) AS session_found,
+           ARRAY(SELECT event_id FROM inserted) AS inserted_ids
 """
 
 
@@ -57,6 +78,24 @@ class InsertOutcome:
     inserted_ids: set[UUID]
     refused: dict[int, str]
     """Request index -> PostgreSQL's reason, for rows the database would not take."""
+
+
+@dataclass(frozen=True)
+class InsertWithActivityOutcome:
+    session_found: bool
+    inserted_ids: set[UUID]
+
+
+def _columns(rows: Sequence[EventRow]) -> tuple[list, ...]:
+    """The rows as the six column arrays the insert unnests."""
+    return (
+        [row.event_id for row in rows],
+        [row.content_id for row in rows],
+        [row.event_type for row in rows],
+        [row.timestamp for row in rows],
+        [row.client_timestamp for row in rows],
+        [row.event_data_json for row in rows],
+    )
 
 
 class EventStore:
@@ -99,20 +138,40 @@ class EventStore:
                 outcome.refused[index] = describe_rejection(error)
         return outcome
 
+    async def insert_with_activity(
+        self,
+        session_id: UUID,
+        rows: Sequence[EventRow],
+        *,
+        received_at: datetime,
+        active_at: datetime | None,
+    ) -> InsertWithActivityOutcome | None:
+        """Record the session's activity and store the rows in one statement, outside any
+        transaction. None when PostgreSQL refused some row: then nothing was written, and the
+        caller takes the transactional path (`insert`), which finds the rows to blame."""
+        try:
+            record = await self._connection.fetchrow(
+                INSERT_EVENTS_WITH_ACTIVITY_SQL,
+                self._project_id,
+                session_id,
+                active_at,
+                received_at,
+                *_columns(rows),
+            )
+        except asyncpg.PostgresError as error:
+            if not is_rejected_data(error):
+                raise
+            logger.info("one-statement insert refused (%s)", error.sqlstate)
+            return None
+        return InsertWithActivityOutcome(
+            session_found=record["session_found"], inserted_ids=set(record["inserted_ids"])
+        )
+
     async def _insert_rows(
         self, session_id: UUID, rows: Sequence[EventRow], received_at: datetime
     ) -> set[UUID]:
         records = await self._connection.fetch(
-            INSERT_EVENTS_SQL,
-            self._project_id,
-            session_id,
-            received_at,
-            [row.event_id for row in rows],
-            [row.content_id for row in rows],
-            [row.event_type for row in rows],
-            [row.timestamp for row in rows],
-            [row.client_timestamp for row in rows],
-            [row.event_data_json for row in rows],
+            INSERT_EVENTS_SQL, self._project_id, session_id, received_at, *_columns(rows)
         )
         return {record["event_id"] for record in records}
 

@@ -12,6 +12,33 @@ SESSION_COLUMNS = """
 """
 
 
+# Common table expressions that record a request about session $2 of project $1 now and, if $3
+# is not null, activity at $3 (never later than now); `touched` holds the updated session, or
+# nothing when the project has no such session. A session the sweep closed while the headset
+# was away ends at its latest activity, which can still move later. Shared by
+# SessionStore.touch and the one-statement event insert (event_store).
+TOUCH_CTES = f"""
+    activity AS (
+        SELECT greatest(
+            last_activity_at, least(coalesce($3::timestamptz, last_activity_at), now())
+        ) AS at
+        FROM vr_sessions WHERE id = $2 AND project_id = $1
+    ),
+    touched AS (
+        UPDATE vr_sessions
+        SET last_seen_at = greatest(last_seen_at, now()),
+            last_activity_at = activity.at,
+            ended_at = CASE
+                WHEN end_reason = 'timed_out' THEN greatest(ended_at, activity.at)
+                ELSE ended_at
+            END
+        FROM activity
+        WHERE id = $2 AND project_id = $1
+        RETURNING {SESSION_COLUMNS}
+    )
+"""
+
+
 @dataclass(frozen=True)
 class SessionRecord:
     id: UUID
@@ -132,30 +159,12 @@ class SessionStore:
 
     async def touch(self, session_id: UUID, *, active_at: datetime | None) -> SessionRecord | None:
         """Record a request about the session now and, if given, activity at `active_at` (never
-        later than now); None when the session does not exist. A session the sweep closed while
-        the headset was away ends at its latest activity, which can still move later."""
+        later than now); None when the session does not exist (see TOUCH_CTES)."""
         row = await self._connection.fetchrow(
-            f"""
-            WITH activity AS (
-                SELECT greatest(
-                    last_activity_at, least(coalesce($2, last_activity_at), now())
-                ) AS at
-                FROM vr_sessions WHERE id = $1 AND project_id = $3
-            )
-            UPDATE vr_sessions
-            SET last_seen_at = greatest(last_seen_at, now()),
-                last_activity_at = activity.at,
-                ended_at = CASE
-                    WHEN end_reason = 'timed_out' THEN greatest(ended_at, activity.at)
-                    ELSE ended_at
-                END
-            FROM activity
-            WHERE id = $1 AND project_id = $3
-            RETURNING {SESSION_COLUMNS}
-            """,
+            f"WITH {TOUCH_CTES} SELECT {SESSION_COLUMNS} FROM touched",
+            self._project_id,
             session_id,
             active_at,
-            self._project_id,
         )
         return _record(row)
 

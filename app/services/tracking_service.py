@@ -89,21 +89,22 @@ class TrackingService:
             raise InvalidInputError.single(
                 "body", error.field or "event", msg=error.reason
             ) from None
-        async with self._database.transaction() as connection:
-            await _record_activity(
-                SessionStore(connection, self._project_id), request.session_id, [row]
+        stored = await self._store_in_one_statement(
+            request.session_id, [(0, row)], clock, active_at=row.timestamp
+        )
+        if stored is None:
+            stored = await self._store_in_transaction(
+                request.session_id, [(0, row)], clock, active_at=row.timestamp
             )
-            events = EventStore(connection, self._project_id)
-            fates, _ = await self._store(events, request.session_id, [(0, row)], clock)
-            fate = fates[0]
-            if fate.kind == "rejected":
-                payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
-                await events.record_rejections(
-                    request.session_id,
-                    [_rejection(0, payload, fate.reason, fate.field)],
-                    request_id=request_id,
-                    received_at=clock.received_at,
-                )
+        fate = stored[0][0]
+        if fate.kind == "rejected":
+            payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
+            await self._record_rejections(
+                request.session_id,
+                [_rejection(0, payload, fate.reason, fate.field)],
+                request_id=request_id,
+                clock=clock,
+            )
         if fate.kind == "rejected":
             loc = ("body", fate.field) if fate.field else ("body",)
             raise InvalidInputError([FieldProblem(loc=loc, msg=fate.reason)])
@@ -140,58 +141,89 @@ class TrackingService:
             else:
                 first_index_of[row.event_id] = index
 
-        async with self._database.transaction() as connection:
-            await _record_activity(
-                SessionStore(connection, self._project_id), request.session_id, rows.values()
+        firsts = [(index, row) for index, row in rows.items() if index not in repeats]
+        latest = max((row.timestamp for row in rows.values()), default=None)
+        stored = await self._store_in_one_statement(
+            request.session_id, firsts, clock, active_at=latest
+        )
+        if stored is None:
+            stored = await self._store_in_transaction(
+                request.session_id, firsts, clock, active_at=latest
             )
-            events = EventStore(connection, self._project_id)
-            firsts = [(index, row) for index, row in rows.items() if index not in repeats]
-            first_fates, stored_content = await self._store(
-                events, request.session_id, firsts, clock
+        first_fates, stored_content = stored
+        fates |= first_fates
+        for index, first_index in repeats.items():
+            fates[index] = _fate_of_repeat(
+                rows[index],
+                first=rows[first_index],
+                first_fate=fates[first_index],
+                stored_content=stored_content,
             )
-            fates |= first_fates
-            for index, first_index in repeats.items():
-                fates[index] = _fate_of_repeat(
-                    rows[index],
-                    first=rows[first_index],
-                    first_fate=fates[first_index],
-                    stored_content=stored_content,
-                )
-            result = _batch_result(request, fates, rows, received_at=clock.received_at)
-            await events.record_rejections(
-                request.session_id,
-                result.rejections,
-                request_id=request_id,
-                received_at=clock.received_at,
-            )
+        result = _batch_result(request, fates, rows, received_at=clock.received_at)
+        await self._record_rejections(
+            request.session_id, result.rejections, request_id=request_id, clock=clock
+        )
         return result
 
-    async def _store(
+    async def _store_in_one_statement(
         self,
-        events: EventStore,
         session_id: uuid.UUID,
         rows: Sequence[tuple[int, EventRow]],
         clock: RequestClock,
+        *,
+        active_at: datetime | None,
+    ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]] | None:
+        """The fast path: the session's activity and every row in one statement, one round
+        trip. None when PostgreSQL refused some row (then nothing was written). Otherwise as
+        `_store`; an unknown session is a 404."""
+        async with self._database.connection() as connection:
+            events = EventStore(connection, self._project_id)
+            outcome = await events.insert_with_activity(
+                session_id,
+                [row for _, row in rows],
+                received_at=clock.received_at,
+                active_at=active_at,
+            )
+            if outcome is None:
+                return None
+            if not outcome.session_found:
+                session_or_404(None)
+            return await _fates_after_insert(events, session_id, rows, outcome.inserted_ids, {})
+
+    async def _record_rejections(
+        self,
+        session_id: uuid.UUID,
+        rejections: Sequence[Rejection],
+        *,
+        request_id: str | None,
+        clock: RequestClock,
+    ) -> None:
+        """Keep the events not stored, with their reasons, before the client hears of them."""
+        if not rejections:
+            return
+        async with self._database.connection() as connection:
+            await EventStore(connection, self._project_id).record_rejections(
+                session_id, rejections, request_id=request_id, received_at=clock.received_at
+            )
+
+    async def _store_in_transaction(
+        self,
+        session_id: uuid.UUID,
+        rows: Sequence[tuple[int, EventRow]],
+        clock: RequestClock,
+        *,
+        active_at: datetime | None,
     ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
-        """Insert the rows; tell a retry (same content under an event_id already stored) from
-        an event_id reused for a different event. Also returns the content already stored
-        under the ids that were not inserted."""
-        outcome = await events.insert(session_id, rows, received_at=clock.received_at)
-        fates: dict[int, Fate] = {}
-        not_inserted: list[tuple[int, EventRow]] = []
-        for index, row in rows:
-            if index in outcome.refused:
-                fates[index] = Fate("rejected", outcome.refused[index])
-            elif row.event_id in outcome.inserted_ids:
-                fates[index] = STORED
-            else:
-                not_inserted.append((index, row))
-        stored_content = await events.stored_content_ids(
-            session_id, [row.event_id for _, row in not_inserted]
-        )
-        for index, row in not_inserted:
-            fates[index] = _fate_against_stored(row, stored_content.get(row.event_id))
-        return fates, stored_content
+        """The path when PostgreSQL refused the one statement: in a transaction, the batch
+        insert falls back to row by row, so only the rows it refuses are rejected."""
+        async with self._database.transaction() as connection:
+            sessions = SessionStore(connection, self._project_id)
+            session_or_404(await sessions.touch(session_id, active_at=active_at))
+            events = EventStore(connection, self._project_id)
+            outcome = await events.insert(session_id, rows, received_at=clock.received_at)
+            return await _fates_after_insert(
+                events, session_id, rows, outcome.inserted_ids, outcome.refused
+            )
 
     def _raw_to_row(
         self, raw_event: Any, *, session_id: uuid.UUID, clock: RequestClock
@@ -256,11 +288,31 @@ class TrackingService:
             return uuid.uuid5(CLIENT_ID_NAMESPACE, text)
 
 
-async def _record_activity(sessions: SessionStore, session_id: uuid.UUID, rows: Any) -> None:
-    """Events count as activity, up to the latest of their times; an unknown session fails the
-    whole request with 404."""
-    latest = max((row.timestamp for row in rows), default=None)
-    session_or_404(await sessions.touch(session_id, active_at=latest))
+async def _fates_after_insert(
+    events: EventStore,
+    session_id: uuid.UUID,
+    rows: Sequence[tuple[int, EventRow]],
+    inserted_ids: set[uuid.UUID],
+    refused: dict[int, str],
+) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
+    """What became of each row after an insert: stored, refused by PostgreSQL, or (its id was
+    stored already) a retry or an id reused for a different event. Also returns the content
+    stored under the ids that were not inserted."""
+    fates: dict[int, Fate] = {}
+    not_inserted: list[tuple[int, EventRow]] = []
+    for index, row in rows:
+        if index in refused:
+            fates[index] = Fate("rejected", refused[index])
+        elif row.event_id in inserted_ids:
+            fates[index] = STORED
+        else:
+            not_inserted.append((index, row))
+    stored_content = await events.stored_content_ids(
+        session_id, [row.event_id for _, row in not_inserted]
+    )
+    for index, row in not_inserted:
+        fates[index] = _fate_against_stored(row, stored_content.get(row.event_id))
+    return fates, stored_content
 
 
 def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:

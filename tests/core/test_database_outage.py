@@ -405,9 +405,9 @@ async def test_requests_answer_503_while_the_database_stops_answering_and_retry_
 @pytest.mark.parametrize(
     ("marker", "forward_first", "possible_counts"),
     [
-        pytest.param(b"BEGIN", False, {0}, id="before the transaction reaches PostgreSQL"),
-        pytest.param(b"COMMIT;", False, {0}, id="after the inserts, before the commit"),
-        pytest.param(b"COMMIT;", True, {0, 3}, id="commit sent, its answer lost"),
+        # The batch is one statement (session activity and events together, no BEGIN).
+        pytest.param(b"INSERT INTO tracking_events", False, {0}, id="before it reaches PostgreSQL"),
+        pytest.param(b"INSERT INTO tracking_events", True, {0, 3}, id="sent, its answer lost"),
     ],
 )
 async def test_connection_cut_mid_batch_stores_all_or_none_of_it(
