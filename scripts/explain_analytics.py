@@ -28,10 +28,20 @@ from typing import Any
 import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+
+from explain_database import (  # noqa: E402
+    COPY_CHUNK_ROWS,
+    DEFAULT_PROJECT,
+    add_project,
+    analyse,
+    copy_rows,
+    scratch_database,
+)
 
 from app.config import Settings  # noqa: E402
 from app.core.analytics_leads_store import AnalyticsLeadStore  # noqa: E402
+from app.core.analytics_properties_store import AnalyticsPropertyStore  # noqa: E402
 from app.core.analytics_reports_store import AnalyticsReportStore  # noqa: E402
 from app.core.analytics_store import (  # noqa: E402
     AnalyticsStore,
@@ -39,40 +49,14 @@ from app.core.analytics_store import (  # noqa: E402
     SessionKey,
     SessionScope,
 )
-from app.core.migrations import apply_migrations  # noqa: E402
 from app.services.analytics_service import lead_rules  # noqa: E402
 
-DEFAULT_PROJECT = uuid.UUID("00000000-0000-0000-0000-000000000001")
 EVENTS_PER_SESSION = 200
 PROPERTIES = 40
 DAYS = 120
 ROOMS = ("Living Room", "Kitchen", "Dining Room", "Master Bedroom", "Bedroom 2", "Bathroom")
 ROOMS += ("Study", "Balcony", "Terrace")
 DEVICES = ("Meta Quest 3", "Pico 4", "Valve Index")
-SESSION_COLUMNS = (
-    "id",
-    "project_id",
-    "started_at",
-    "ended_at",
-    "status",
-    "end_reason",
-    "customer_id",
-    "property_id",
-    "device_type",
-    "last_seen_at",
-    "last_activity_at",
-)
-EVENT_COLUMNS = (
-    "project_id",
-    "session_id",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "client_timestamp",
-    "event_data",
-    "received_at",
-)
-COPY_CHUNK = 50_000
 
 
 @dataclass
@@ -146,8 +130,7 @@ async def fill(connection: asyncpg.Connection, *, events: int, seed: int) -> See
     rng = random.Random(seed)
     seeded = Seeded()
     start = datetime.now(UTC) - timedelta(days=DAYS + 1)
-    other_project = uuid.uuid4()
-    await connection.execute("INSERT INTO projects (id, name) VALUES ($1, 'other')", other_project)
+    other_project = await add_project(connection, "other")
     sessions_by_project = (
         (DEFAULT_PROJECT, events // EVENTS_PER_SESSION, ""),
         (other_project, events // EVENTS_PER_SESSION // 10, "b_"),
@@ -160,12 +143,11 @@ async def fill(connection: asyncpg.Connection, *, events: int, seed: int) -> See
         ):
             session_rows.append(session)
             event_rows += session_events
-            if len(event_rows) >= COPY_CHUNK:
-                await _copy(connection, session_rows, event_rows)
+            if len(event_rows) >= COPY_CHUNK_ROWS:
+                await copy_rows(connection, session_rows, event_rows)
                 session_rows, event_rows = [], []
-        await _copy(connection, session_rows, event_rows)
-    await connection.execute("VACUUM ANALYZE vr_sessions")
-    await connection.execute("VACUUM ANALYZE tracking_events")
+        await copy_rows(connection, session_rows, event_rows)
+    await analyse(connection)
     return await describe(connection, seeded)
 
 
@@ -198,17 +180,6 @@ async def describe(connection: asyncpg.Connection, seeded: Seeded) -> Seeded:
         DEFAULT_PROJECT,
     )
     return seeded
-
-
-async def _copy(connection: asyncpg.Connection, sessions: list[tuple], events: list[tuple]) -> None:
-    if sessions:
-        await connection.copy_records_to_table(
-            "vr_sessions", records=sessions, columns=SESSION_COLUMNS
-        )
-    if events:
-        await connection.copy_records_to_table(
-            "tracking_events", records=events, columns=EVENT_COLUMNS
-        )
 
 
 @dataclass
@@ -286,6 +257,11 @@ def questions(seeded: Seeded) -> list[Question]:
     def leads(connection: Any) -> AnalyticsLeadStore:
         return AnalyticsLeadStore(connection, project)
 
+    def property_page(scope: SessionScope, after: str | None) -> Call:
+        return lambda c: AnalyticsPropertyStore(c, project).list_properties(
+            scope, after=after, limit=51
+        )
+
     def overview(scope: SessionScope) -> Call:
         return lambda c: reports(c).overview(
             scope, starts=starts, ends=ends, previous_starts=previous, engaged_min_seconds=engaged
@@ -322,6 +298,12 @@ def questions(seeded: Seeded) -> list[Question]:
         ),
         Question("Sessions of one property in a month", session_page(property_month, None), True),
         Question("Sessions of one customer", session_page(of_customer, None), True),
+        Question("Properties of the project: first page", property_page(whole, None), False),
+        Question(
+            "Properties of the project in a month: a later page (cursor)",
+            property_page(in_month, f"prop_{PROPERTIES // 2:03d}"),
+            False,
+        ),
         Question("Session detail: the session", lambda c: sessions(c).get_session(session), True),
         Question(
             "Session detail: dwell per room", lambda c: sessions(c).session_rooms(session), True
@@ -451,32 +433,21 @@ def parse_arguments() -> argparse.Namespace:
 
 
 async def main(arguments: argparse.Namespace) -> int:
-    admin = await asyncpg.connect(arguments.dsn)
-    name = arguments.database or f"nexero_explain_analytics_{uuid.uuid4().hex[:8]}"
-    if not arguments.database:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = arguments.dsn.rsplit("/", 1)[0] + f"/{name}"
     filled = 0.0
-    try:
-        connection = await asyncpg.connect(dsn, command_timeout=3600)
-        try:
-            await apply_migrations(connection, timeout_seconds=3600)
-            began = time.perf_counter()
-            if arguments.database:
-                seeded = await describe(connection, Seeded())
-            else:
-                seeded = await fill(connection, events=arguments.events, seed=arguments.seed)
-                filled = time.perf_counter() - began
-            version = await connection.fetchval("SHOW server_version")
-            report, offending = await explain_all(connection, seeded)
-        finally:
-            await connection.close()
-    finally:
-        if arguments.keep or arguments.database:
-            print(f"kept database {name}", file=sys.stderr)
+    async with scratch_database(
+        arguments.dsn,
+        prefix="nexero_explain_analytics",
+        keep=arguments.keep,
+        existing=arguments.database,
+    ) as connection:
+        began = time.perf_counter()
+        if arguments.database:
+            seeded = await describe(connection, Seeded())
         else:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+            seeded = await fill(connection, events=arguments.events, seed=arguments.seed)
+            filled = time.perf_counter() - began
+        version = await connection.fetchval("SHOW server_version")
+        report, offending = await explain_all(connection, seeded)
     how = f"filled by COPY in {filled:.0f} s, then VACUUM ANALYZE" if filled else "reused"
     print(
         f"PostgreSQL {version}; {seeded.events} events in {seeded.sessions} sessions "

@@ -28,37 +28,19 @@ import asyncpg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from explain_database import (  # noqa: E402
+    DEFAULT_PROJECT,
+    add_project,
+    analyse,
+    copy_rows,
+    scratch_database,
+)
 from tour_generator import Tour, generate_tours  # noqa: E402
 
 from app.core.export_store import EVENTS, SESSIONS  # noqa: E402
 from app.core.heatmap_store import HEATMAP_SQL, ROOM_HEATMAP_SQL  # noqa: E402
-from app.core.migrations import apply_migrations  # noqa: E402
 
-DEFAULT_PROJECT = uuid.UUID("00000000-0000-0000-0000-000000000001")
 EVENTS_PER_CUSTOMER = 650  # what the generator averages with its defaults
-SESSION_COLUMNS = (
-    "id",
-    "project_id",
-    "started_at",
-    "ended_at",
-    "status",
-    "end_reason",
-    "customer_id",
-    "property_id",
-    "device_type",
-    "last_seen_at",
-    "last_activity_at",
-)
-EVENT_COLUMNS = (
-    "project_id",
-    "session_id",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "client_timestamp",
-    "event_data",
-    "received_at",
-)
 
 
 def readable(line: str) -> str:
@@ -118,10 +100,7 @@ def rows_of(tours: list[Tour], project_id: uuid.UUID) -> tuple[list[tuple], list
 async def fill(connection: asyncpg.Connection, *, events: int, days: int) -> dict[str, Any]:
     start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start -= timedelta(days=days + 1)
-    other_project = uuid.uuid4()
-    await connection.execute(
-        "INSERT INTO projects (id, name) VALUES ($1, 'other tenant')", other_project
-    )
+    other_project = await add_project(connection, "other tenant")
     counts: Counter[str] = Counter()
     main_tours: list[Tour] = []
     for project_id, seed, customers, properties in (
@@ -132,15 +111,7 @@ async def fill(connection: asyncpg.Connection, *, events: int, days: int) -> dic
             seed=seed, customers=customers, properties=properties, start=start, days=days
         )
         session_rows, event_rows = rows_of(tours, project_id)
-        await connection.copy_records_to_table(
-            "vr_sessions", records=session_rows, columns=SESSION_COLUMNS
-        )
-        for first in range(0, len(event_rows), 50_000):
-            await connection.copy_records_to_table(
-                "tracking_events",
-                records=event_rows[first : first + 50_000],
-                columns=EVENT_COLUMNS,
-            )
+        await copy_rows(connection, session_rows, event_rows)
         counts[f"{project_id}:sessions"] = len(session_rows)
         counts[f"{project_id}:events"] = len(event_rows)
         if project_id == DEFAULT_PROJECT:
@@ -148,8 +119,7 @@ async def fill(connection: asyncpg.Connection, *, events: int, days: int) -> dic
     # The questions are about the busiest property, and its longest session.
     biggest = Counter(tour.property_id for tour in main_tours).most_common(1)[0][0]
     sample = max((t for t in main_tours if t.property_id == biggest), key=lambda t: len(t.events))
-    await connection.execute("VACUUM ANALYZE vr_sessions")
-    await connection.execute("VACUUM ANALYZE tracking_events")
+    await analyse(connection)
     return {
         "counts": counts,
         "property": biggest,
@@ -237,49 +207,32 @@ def questions(data: dict[str, Any]) -> list[tuple[str, str, list[Any], bool]]:
 
 
 async def explain(dsn: str, *, events: int, days: int, keep: bool) -> int:
-    name = f"nexero_explain_heatmap_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    scratch_dsn = dsn.rsplit("/", 1)[0] + f"/{name}"
     failures = 0
-    try:
-        connection = await asyncpg.connect(scratch_dsn)
-        try:
-            await apply_migrations(connection, timeout_seconds=600)
-            began = time.perf_counter()
-            data = await fill(connection, events=events, days=days)
-            print(f"# Plans on {sum(v for k, v in data['counts'].items() if 'events' in k)} events")
-            print()
-            print(
-                f"Filled in {time.perf_counter() - began:.0f} s: "
-                + ", ".join(
-                    f"{key.split(':')[1]} of project {key.split(':')[0][:8]}: {value}"
-                    for key, value in sorted(data["counts"].items())
-                )
+    async with scratch_database(dsn, prefix="nexero_explain_heatmap", keep=keep) as connection:
+        began = time.perf_counter()
+        data = await fill(connection, events=events, days=days)
+        print(f"# Plans on {sum(v for k, v in data['counts'].items() if 'events' in k)} events")
+        print()
+        print(
+            f"Filled in {time.perf_counter() - began:.0f} s: "
+            + ", ".join(
+                f"{key.split(':')[1]} of project {key.split(':')[0][:8]}: {value}"
+                for key, value in sorted(data["counts"].items())
             )
-            version = await connection.fetchval("SHOW server_version")
-            print(
-                f"PostgreSQL {version}; property `{data['property']}`; session `{data['session']}`."
-            )
-            for title, sql, arguments, selective in questions(data):
-                # DECLARE (the exports' cursors) needs a transaction; it runs the query whole.
-                async with connection.transaction():
-                    plan = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments)
-                text = "\n".join(readable(row[0]) for row in plan)
-                seq_scan = "Seq Scan on tracking_events" in text
-                verdict = ""
-                if selective and seq_scan:
-                    verdict = " — FAILS: sequential scan of tracking_events"
-                    failures += 1
-                print(f"\n## {title}{verdict}\n\n```\n{text}\n```")
-        finally:
-            await connection.close()
-    finally:
-        if not keep:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        else:
-            print(f"\n(kept database {name})", file=sys.stderr)
-        await admin.close()
+        )
+        version = await connection.fetchval("SHOW server_version")
+        print(f"PostgreSQL {version}; property `{data['property']}`; session `{data['session']}`.")
+        for title, sql, arguments, selective in questions(data):
+            # DECLARE (the exports' cursors) needs a transaction; it runs the query whole.
+            async with connection.transaction():
+                plan = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *arguments)
+            text = "\n".join(readable(row[0]) for row in plan)
+            seq_scan = "Seq Scan on tracking_events" in text
+            verdict = ""
+            if selective and seq_scan:
+                verdict = " — FAILS: sequential scan of tracking_events"
+                failures += 1
+            print(f"\n## {title}{verdict}\n\n```\n{text}\n```")
     return 1 if failures else 0
 
 

@@ -23,8 +23,11 @@ PLACE_NAME_FIELDS = {"room_view": "room_name", "zone_enter": "zone_name", "zone_
 # zone_exit only closes the previous place: it has no dwell of its own.
 DWELLING_PLACE_EVENTS = frozenset({"room_view", "zone_enter"})
 MAX_EXPLICIT_DURATION_SECONDS = Decimal(86400)
-# A numeric string, once trimmed: the same form the API accepts for numeric timestamps.
-NUMERIC_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# A numeric string, once trimmed (docs/events.md): an optional sign, ASCII digits with an
+# optional decimal point, an optional exponent of one to four digits. The same pattern as the
+# SQL's (NUMERIC_TEXT_PATTERN in app/core/analytics_store.py); `[0-9]`, not `\d`, which would
+# take other scripts' digits too.
+NUMERIC_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
 MICROSECONDS_PER_SECOND = Decimal(1_000_000)
@@ -107,7 +110,7 @@ def explicit_duration(value: Any) -> Decimal | None:
         seconds = Decimal(repr(value))
     elif isinstance(value, str):
         text = value.strip()
-        if not NUMERIC_TEXT.match(text):
+        if not NUMERIC_TEXT.fullmatch(text):
             return None
         seconds = Decimal(text)
     else:

@@ -1,12 +1,14 @@
 """Test fixtures: a real PostgreSQL (TEST_DATABASE_URL, else the embedded server), a fresh
-database per test run, and the real app with its lifespan behind an httpx client."""
+database per test run, and the real app with its lifespan behind an httpx client (with the
+bootstrap key, another project's key, or none); the access service, to make projects and keys
+as the admin API makes them."""
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -14,11 +16,13 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette import types as asgi
 
 from app.config import Settings
+from app.core.database import Database
 from app.core.embedded_postgres import EmbeddedPostgres
 from app.main import create_app
+from app.services.access import ALL_SCOPES, AccessService, Scope
 from tests.helpers import TEST_API_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -79,12 +83,12 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
     return Settings(_env_file=None, **values)
 
 
-def state_per_request(app: ASGIApp) -> ASGIApp:
+def state_per_request(app: asgi.ASGIApp) -> asgi.ASGIApp:
     """Give each request its own copy of the lifespan state, as uvicorn does (ASGI: "a copy of
     the namespace"). asgi-lifespan hands every request the same dict, so without this what one
     request records there (its key id) would still be there for the next."""
 
-    async def copying(scope: Scope, receive: Receive, send: Send) -> None:
+    async def copying(scope: asgi.Scope, receive: asgi.Receive, send: asgi.Send) -> None:
         if scope["type"] == "http":
             scope = {**scope, "state": dict(scope.get("state", {}))}
         await app(scope, receive, send)
@@ -107,10 +111,44 @@ async def serve(
             yield client
 
 
+def serve_app(
+    dsn: str, *, api_key: str | None = TEST_API_KEY, **overrides: Any
+) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """A new app on the database `dsn`, with some settings changed, behind a client that sends
+    `api_key` (None: no key)."""
+    return serve(create_app(make_settings(dsn, **overrides)), api_key=api_key)
+
+
+@asynccontextmanager
+async def serve_with_busy_pool(dsn: str, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose only pooled connection is held for the whole block: whatever needs the
+    database cannot have it (a 503, as when the database is unreachable)."""
+    app = create_app(
+        make_settings(
+            dsn,
+            DATABASE_POOL_MIN_SIZE=1,
+            DATABASE_POOL_MAX_SIZE=1,
+            DATABASE_ACQUIRE_TIMEOUT_SECONDS=0.05,
+            **overrides,
+        )
+    )
+    async with serve(app) as client, app.state.database.connection():
+        yield client
+
+
 @pytest.fixture(scope="session")
 async def client(database_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
     """The app with default settings, shared by the tests that need nothing special."""
-    async with serve(create_app(make_settings(database_dsn))) as http_client:
+    async with serve_app(database_dsn) as http_client:
+        yield http_client
+
+
+@pytest.fixture(scope="session")
+async def anonymous(
+    database_dsn: str, client: httpx.AsyncClient
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app behind a client that sends no key unless told to."""
+    async with serve_app(database_dsn, api_key=None) as http_client:
         yield http_client
 
 
@@ -119,9 +157,45 @@ def app_with(database_dsn: str) -> AppFactory:
     """Serve an app with some settings changed: `async with app_with(MAX_BODY_BYTES=10) as c`."""
 
     def factory(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        return serve(create_app(make_settings(database_dsn, **overrides)))
+        return serve_app(database_dsn, **overrides)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[AccessService]:
+    """The access service on a pool of its own (the shared app has migrated the database):
+    projects and keys made the way the admin API and the CLI make them."""
+    database = await Database.connect(
+        database_dsn,
+        min_size=0,
+        max_size=2,
+        statement_cache_size=None,
+        connect_timeout_seconds=5,
+        acquire_timeout_seconds=5,
+        command_timeout_seconds=30,
+    )
+    try:
+        yield AccessService(database)
+    finally:
+        await database.close()
+
+
+class ProjectKey(NamedTuple):
+    project_id: uuid.UUID
+    key: str
+    key_id: uuid.UUID
+
+
+async def create_project_key(
+    access: AccessService, name: str, scopes: frozenset[Scope] = ALL_SCOPES
+) -> ProjectKey:
+    """A new project and a key of it holding `scopes`."""
+    project = await access.create_project(name, actor="tests")
+    created = await access.create_key(
+        project_id=project.id, name=f"{name} key", scopes=scopes, actor="tests"
+    )
+    return ProjectKey(project_id=project.id, key=created.secret, key_id=created.record.id)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ keep the run repeatable and short."""
 
 import asyncio
 import logging
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -21,7 +20,8 @@ from schemathesis.specs.openapi.checks import (
 
 from app.main import create_app
 from tests.conftest import fresh_database, make_settings
-from tests.helpers import TEST_API_KEY
+from tests.helpers import TEST_API_KEY, UNUSED_DSN
+from tests.live_server import free_loopback_port
 
 FUZZ_SEED = 20_251_125
 MAX_EXAMPLES_PER_OPERATION = 15
@@ -52,19 +52,13 @@ def fuzz_config(*, headers: dict[str, str], random_credentials: bool) -> schemat
 
 # The schema does not depend on settings, so it is read from an app that never starts; the
 # requests go to the live one below.
-OPENAPI = create_app(make_settings("postgresql://127.0.0.1/unused")).openapi()
+OPENAPI = create_app(make_settings(UNUSED_DSN)).openapi()
 with_a_key = schemathesis.openapi.from_dict(
     OPENAPI, config=fuzz_config(headers={"X-API-Key": TEST_API_KEY}, random_credentials=False)
 )
 without_a_key = schemathesis.openapi.from_dict(
     OPENAPI, config=fuzz_config(headers={}, random_credentials=True)
 )
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

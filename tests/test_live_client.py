@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -10,29 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.helpers import TEST_API_KEY
+from tests.live_server import LiveServer, live_uvicorn
 
 SCRIPTS_DIR = REPO_ROOT / "scripts"
-STARTUP_TIMEOUT_SECONDS = 30
 SCRIPT_TIMEOUT_SECONDS = 60
-SHUTDOWN_TIMEOUT_SECONDS = 10
 # What scripts/test_unreal_client.py stores for its session: one single event, a tour batch of
 # 20 events, 3 valid events of a batch of 5, and a gzip batch of 50 (the oversized body is 413).
 UNREAL_CLIENT_STORED_EVENTS = 1 + 20 + 3 + 50
 LEGACY_SESSION_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    base_url: str
-    log_path: Path
-
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 @dataclass(frozen=True)
@@ -41,69 +29,11 @@ class ScriptRun:
     output: str
 
 
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def wait_until_healthy(server: LiveServer, process: asyncio.subprocess.Process) -> None:
-    async with (
-        asyncio.timeout(STARTUP_TIMEOUT_SECONDS),
-        httpx.AsyncClient(base_url=server.base_url, timeout=2) as http,
-    ):
-        while True:
-            if process.returncode is not None:
-                log = await asyncio.to_thread(server.log_tail)
-                pytest.fail(f"uvicorn exited with {process.returncode}:\n{log}")
-            try:
-                status = (await http.get("/health")).status_code
-            except httpx.TransportError:
-                status = None  # not listening yet
-            if status == 200:
-                return
-            await asyncio.sleep(0.2)
-
-
 @pytest.fixture
 async def live_server(database_dsn: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
     """`uvicorn app.main:app` on a free loopback port, using the test database."""
-    port = free_loopback_port()
-    log_path = tmp_path / "uvicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_dsn,
-        "ENVIRONMENT": "test",
-        "NEXERO_BOOTSTRAP_KEY": TEST_API_KEY,
-    }
-    with log_path.open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    server = LiveServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-    try:
-        await wait_until_healthy(server, process)
+    async with live_uvicorn(database_dsn, tmp_path / "uvicorn.log") as server:
         yield server
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                async with asyncio.timeout(SHUTDOWN_TIMEOUT_SECONDS):
-                    await process.wait()
-            except TimeoutError:
-                process.kill()
-                await process.wait()
 
 
 async def failure_report(run: ScriptRun, server: LiveServer) -> str:

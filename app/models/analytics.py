@@ -1,21 +1,13 @@
 """Query parameter types and response shapes of the analytics API: sessions, their timelines
-and events. Durations and dwell are seconds (exact, as JSON numbers); times are ISO 8601 UTC.
-The reports' shapes are in analytics_reports."""
+and events, and the list of properties. Durations and dwell are seconds (exact, as JSON
+numbers); times are ISO 8601 UTC. The reports' shapes are in analytics_reports."""
 
-import re
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.core.analytics_properties_store import PropertySummary
 from app.core.analytics_store import (
     EventRow,
     RoomDwell,
@@ -23,47 +15,8 @@ from app.core.analytics_store import (
     TimelineEvent,
 )
 from app.models.fields import UtcDateTime, storable_text
+from app.models.periods import Period
 
-# A "+" in a query string arrives as a space: "2025-03-01T10:00:00 02:00" meant +02:00.
-SPACED_OFFSET = re.compile(
-    r"^(?P<moment>.*\d{2}:\d{2}(:\d{2}(\.\d+)?)?) (?P<offset>\d{2}(:?\d{2})?)$"
-)
-
-
-def parse_query_moment(value: Any) -> datetime:
-    """A date (midnight UTC) or an ISO 8601 date-time with a UTC offset, as UTC. A date-time
-    without an offset is refused, as ingestion refuses one: whose clock would it be?"""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        text = value.strip()
-        spaced = SPACED_OFFSET.match(text)
-        if spaced:
-            text = f"{spaced['moment']}+{spaced['offset']}"
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                "must be an ISO 8601 date (2025-03-01) or date-time with a UTC offset "
-                f"(2025-03-01T09:30:00Z), got {value[:40]!r}"
-            ) from None
-        if moment.tzinfo is None and len(text) <= len("2025-03-01"):
-            moment = moment.replace(tzinfo=UTC)
-    else:
-        raise ValueError("must be an ISO 8601 date or date-time")
-    if moment.tzinfo is None:
-        raise ValueError("an ISO 8601 date-time needs a UTC offset, such as Z or +02:00")
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is out of range once converted to UTC") from None
-
-
-QueryMoment = Annotated[
-    datetime,
-    BeforeValidator(parse_query_moment),
-    WithJsonSchema({"type": "string", "examples": ["2025-03-01", "2025-03-01T09:30:00Z"]}),
-]
 Label = Annotated[str, AfterValidator(storable_text), Field(min_length=1, max_length=1000)]
 ORDER_DESCRIPTION = "desc: newest first (the default); asc: oldest first."
 
@@ -73,8 +26,12 @@ class PeriodResponse(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    starts: UtcDateTime | None = Field(alias="from")
-    ends: UtcDateTime | None = Field(alias="to")
+    start: UtcDateTime | None = Field(alias="from")
+    end: UtcDateTime | None = Field(alias="to")
+
+    @classmethod
+    def of(cls, period: Period) -> "PeriodResponse":
+        return cls(start=period.start, end=period.end)
 
 
 class SessionResponse(BaseModel):
@@ -123,6 +80,48 @@ class SessionListResponse(BaseModel):
         json_schema_extra={
             "examples": [
                 {"sessions": [SESSION_EXAMPLE], "next_cursor": "eyJrIjoic2Vzc2lv...", "limit": 50}
+            ]
+        }
+    )
+
+
+class PropertySummaryResponse(BaseModel):
+    property_id: str
+    sessions: int = Field(description="Sessions of the property started in the period.")
+    unique_customers: int = Field(description="Distinct customer ids among those sessions.")
+    last_session_at: UtcDateTime = Field(description="When the latest of those sessions started.")
+
+    @classmethod
+    def of(cls, row: PropertySummary) -> "PropertySummaryResponse":
+        return cls.model_validate(row, from_attributes=True)
+
+
+class PropertyListResponse(BaseModel):
+    period: PeriodResponse
+    properties: list[PropertySummaryResponse] = Field(
+        description="By property id; sessions without a property are not listed."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (same period); null at the end."
+    )
+    limit: int
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "period": {"from": "2025-03-01T00:00:00+00:00", "to": None},
+                    "properties": [
+                        {
+                            "property_id": "prop_002",
+                            "sessions": 42,
+                            "unique_customers": 17,
+                            "last_session_at": "2025-03-09T17:40:12+00:00",
+                        }
+                    ],
+                    "next_cursor": "eyJrIjoicHJvcGVydGllcyIsInYiOlsi...",
+                    "limit": 50,
+                }
             ]
         }
     )

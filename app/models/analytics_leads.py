@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.analytics_leads_store import CustomerRoom, LeadRow, LeadRules
+from app.core.analytics_leads_store import CustomerRoom, LeadRow, LeadRules, PropertyTime
 from app.models.analytics import PeriodResponse
 from app.models.fields import UtcDateTime
 
@@ -148,6 +148,17 @@ class PropertyTimeResponse(BaseModel):
     total_time_seconds: float = Field(description="Sum of the durations of ended sessions.")
     first_session_at: UtcDateTime
     last_session_at: UtcDateTime
+
+    @classmethod
+    def of(cls, row: PropertyTime) -> "PropertyTimeResponse":
+        return cls(
+            property_id=row.property_id,
+            sessions=row.sessions,
+            open_sessions=row.open_sessions,
+            total_time_seconds=row.total_seconds,
+            first_session_at=row.first_session_at,
+            last_session_at=row.last_session_at,
+        )
 
 
 class CustomerRoomResponse(BaseModel):

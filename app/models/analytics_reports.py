@@ -244,6 +244,16 @@ class DayResponse(BaseModel):
     engaged_sessions: int
     median_duration_seconds: float | None
 
+    @classmethod
+    def of(cls, row: reports_store.DayFigures) -> "DayResponse":
+        return cls(
+            date=row.day,
+            sessions=row.sessions,
+            unique_customers=row.unique_customers,
+            engaged_sessions=row.engaged_sessions,
+            median_duration_seconds=row.median_duration_seconds,
+        )
+
 
 class DailySeriesResponse(BaseModel):
     period: PeriodResponse

@@ -1,58 +1,34 @@
-"""The rules of analytics requests: periods, opaque cursors and the limits on page sizes and
-list lengths. Every refusal is a 422 naming the query parameter at fault."""
+"""The rules of analytics requests: opaque cursors and the limits on page sizes and list
+lengths (periods are in app/models/periods.py). Every refusal is a 422 naming the query
+parameter at fault."""
 
 import base64
 import binascii
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from app.core.analytics_leads_store import LeadKey
 from app.core.analytics_store import EventKey, SessionKey, SortOrder
 from app.core.errors import InvalidInputError
 
-MAX_CURSOR_LENGTH = 2048
+# A cursor holds at most a label (customer or property id: MAX_LABEL_LENGTH, at most 600
+# characters of up to 4 bytes in UTF-8) and a few short values, base64-encoded.
+MAX_CURSOR_LENGTH = 4096
+
+Row = TypeVar("Row")
 
 
-@dataclass(frozen=True)
-class Period:
-    """Half-open [starts, ends): sessions started at or after `starts` and before `ends`
-    (None: unbounded on that side)."""
-
-    starts: datetime | None = None
-    ends: datetime | None = None
-
-    def __post_init__(self) -> None:
-        if self.starts is not None and self.ends is not None and self.ends <= self.starts:
-            raise InvalidInputError.single("query", "to", msg="must be later than from")
-
-    def bounded(self) -> tuple[datetime, datetime]:
-        """Both ends, for the questions that need a finite period."""
-        if self.starts is None:
-            raise InvalidInputError.single("query", "from", msg="is required here")
-        if self.ends is None:
-            raise InvalidInputError.single("query", "to", msg="is required here")
-        return self.starts, self.ends
-
-    def previous(self) -> datetime:
-        """Where the period of equal length just before this one starts."""
-        starts, ends = self.bounded()
-        try:
-            return starts - (ends - starts)
-        except OverflowError:
-            raise InvalidInputError.single(
-                "query", "from", msg="the previous period of equal length would start before year 1"
-            ) from None
-
-    def utc_days(self) -> int:
-        """How many UTC days the period touches."""
-        starts, ends = self.bounded()
-        first = starts.astimezone(UTC).date()
-        last = (ends - timedelta(microseconds=1)).astimezone(UTC).date()
-        return (last - first).days + 1
+def split_page(rows: Sequence[Row], limit: int) -> tuple[list[Row], Row | None]:
+    """A page of at most `limit` rows out of `limit + 1` fetched, and its last row when more
+    follow (the cursor's position), else None."""
+    if len(rows) <= limit:
+        return list(rows), None
+    page = list(rows[:limit])
+    return page, page[-1]
 
 
 def check_limit(value: int | None, *, default: int, maximum: int, name: str = "limit") -> int:
@@ -65,11 +41,12 @@ def check_limit(value: int | None, *, default: int, maximum: int, name: str = "l
 
 
 def encode_cursor(kind: str, values: list[Any]) -> str:
-    text = json.dumps({"k": kind, "v": values}, separators=(",", ":"))
+    text = json.dumps({"k": kind, "v": values}, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, kind: str) -> list[Any]:
+def _decode_cursor(cursor: str, kind: str, *, length: int) -> list[Any]:
+    """The `length` values a cursor of the list `kind` holds; anything else is a 422."""
     if len(cursor) > MAX_CURSOR_LENGTH:
         raise _bad_cursor()
     try:
@@ -80,7 +57,7 @@ def _decode_cursor(cursor: str, kind: str) -> list[Any]:
     if not isinstance(content, dict) or content.get("k") != kind:
         raise _bad_cursor()
     values = content.get("v")
-    if not isinstance(values, list):
+    if not isinstance(values, list) or len(values) != length:
         raise _bad_cursor()
     return values
 
@@ -118,9 +95,7 @@ def parse_session_cursor(cursor: str | None, order: SortOrder) -> SessionKey | N
     """The position a session cursor names; it must come from a list in the same order."""
     if cursor is None:
         return None
-    values = _decode_cursor(cursor, f"sessions:{order}")
-    if len(values) != 2:
-        raise _bad_cursor()
+    values = _decode_cursor(cursor, f"sessions:{order}", length=2)
     return SessionKey(started_at=_moment(values[0]), id=_uuid(values[1]))
 
 
@@ -135,9 +110,7 @@ def parse_event_cursor(cursor: str | None, session_id: UUID) -> EventKey | None:
     """The position an event cursor names; it must come from the same session's events."""
     if cursor is None:
         return None
-    values = _decode_cursor(cursor, f"events:{session_id}")
-    if len(values) != 3:
-        raise _bad_cursor()
+    values = _decode_cursor(cursor, f"events:{session_id}", length=3)
     created_at = None if values[1] is None else _moment(values[1])
     return EventKey(timestamp=_moment(values[0]), created_at=created_at, id=_uuid(values[2]))
 
@@ -149,10 +122,8 @@ def lead_cursor(key: LeadKey) -> str:
 def parse_lead_cursor(cursor: str | None) -> LeadKey | None:
     if cursor is None:
         return None
-    values = _decode_cursor(cursor, "leads")
-    if len(values) != 2 or not all(isinstance(value, str) for value in values):
-        raise _bad_cursor()
-    if "\x00" in values[1] or not _encodable(values[1]):
+    values = _decode_cursor(cursor, "leads", length=2)
+    if not isinstance(values[0], str):
         raise _bad_cursor()
     try:
         score = Decimal(values[0])
@@ -160,12 +131,27 @@ def parse_lead_cursor(cursor: str | None) -> LeadKey | None:
         raise _bad_cursor() from None
     if not score.is_finite() or not 0 <= score <= 100:
         raise _bad_cursor()
-    return LeadKey(score=score, customer_id=values[1])
+    return LeadKey(score=score, customer_id=_label(values[1]))
 
 
-def _encodable(text: str) -> bool:
+def property_cursor(property_id: str) -> str:
+    return encode_cursor("properties", [property_id])
+
+
+def parse_property_cursor(cursor: str | None) -> str | None:
+    """The property id a property-list cursor stops at."""
+    if cursor is None:
+        return None
+    [property_id] = _decode_cursor(cursor, "properties", length=1)
+    return _label(property_id)
+
+
+def _label(value: Any) -> str:
+    """A customer or property id from a cursor: text PostgreSQL can compare with."""
+    if not isinstance(value, str) or "\x00" in value:
+        raise _bad_cursor()
     try:
-        text.encode()
+        value.encode()
     except UnicodeEncodeError:
-        return False
-    return True
+        raise _bad_cursor() from None
+    return value

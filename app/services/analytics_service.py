@@ -1,58 +1,58 @@
-"""Analytics for one project (the caller's): sessions, their timelines and events, property
-reports, leads, customer summaries, overview KPIs, daily series and the funnel.
+"""Analytics for one project (the caller's): sessions, their timelines and events, the
+properties, property reports, leads, customer summaries, overview KPIs, daily series and the
+funnel.
 
 The service holds the rules (periods, limits, cursors, thresholds from the settings) and opens
-one read-only snapshot per answer; every figure is computed by the stores, in PostgreSQL.
+one read-only snapshot per answer; every figure is computed by the stores, in PostgreSQL. The
+answers' shapes are in analytics_answers.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from uuid import UUID
 
 from app.config import Settings
-from app.core.analytics_leads_store import (
-    AnalyticsLeadStore,
-    CustomerRoom,
-    LeadKey,
-    LeadPage,
-    LeadRow,
-    LeadRules,
-    PropertyTime,
-)
+from app.core.analytics_leads_store import AnalyticsLeadStore, LeadKey, LeadRules
+from app.core.analytics_properties_store import AnalyticsPropertyStore
 from app.core.analytics_reports_store import (
     NAMED_EVENT_KINDS,
     AnalyticsReportStore,
     DayFigures,
-    FunnelFigures,
-    Overview,
     RankedName,
-    RankedRoom,
-    SessionFigures,
 )
 from app.core.analytics_store import (
     AnalyticsStore,
-    EventCounts,
     EventKey,
-    EventRow,
-    RoomDwell,
     SessionKey,
-    SessionRow,
     SessionScope,
     SortOrder,
-    TimelineEvent,
     read_snapshot,
 )
 from app.core.database import Database
 from app.core.errors import InvalidInputError, NotFoundError
+from app.models.periods import Period
+from app.services.analytics_answers import (
+    CustomerSummary,
+    EventPage,
+    FunnelAnswer,
+    LeadsAnswer,
+    OverviewAnswer,
+    PropertyPage,
+    PropertyReport,
+    SessionDetail,
+    SessionPage,
+)
 from app.services.analytics_paging import (
-    Period,
     check_limit,
     event_cursor,
     lead_cursor,
     parse_event_cursor,
     parse_lead_cursor,
+    parse_property_cursor,
     parse_session_cursor,
+    property_cursor,
     session_cursor,
+    split_page,
 )
 
 SESSION_NOT_FOUND = "Session not found"
@@ -65,77 +65,6 @@ class SessionFilters:
     customer_id: str | None = None
     status: str | None = None
     device_type: str | None = None
-
-
-@dataclass(frozen=True)
-class SessionPage:
-    sessions: list[SessionRow]
-    next_cursor: str | None
-    limit: int
-
-
-@dataclass(frozen=True)
-class SessionDetail:
-    session: SessionRow
-    rooms: list[RoomDwell]
-    event_counts: EventCounts
-    timeline: list[TimelineEvent]
-    timeline_truncated: bool
-
-
-@dataclass(frozen=True)
-class EventPage:
-    events: list[EventRow]
-    next_cursor: str | None
-    limit: int
-
-
-@dataclass(frozen=True)
-class PropertyReport:
-    property_id: str
-    period: Period
-    figures: SessionFigures
-    rooms: list[RankedRoom]
-    names: dict[str, list[RankedName]]
-    """By kind: pois, views, gaze_targets, interactions, unit_selections."""
-    event_counts: dict[str, int]
-    top: int
-
-
-@dataclass(frozen=True)
-class LeadsAnswer:
-    page: LeadPage
-    next_cursor: str | None
-    limit: int
-    rules: LeadRules
-
-
-@dataclass(frozen=True)
-class CustomerSummary:
-    customer_id: str
-    period: Period
-    lead: LeadRow | None
-    properties: list[PropertyTime]
-    rooms: list[CustomerRoom]
-    top: int
-    rules: LeadRules
-
-
-@dataclass(frozen=True)
-class OverviewAnswer:
-    period: Period
-    previous: Period
-    overview: Overview
-    engaged_min_seconds: Decimal
-
-
-@dataclass(frozen=True)
-class FunnelAnswer:
-    period: Period
-    figures: FunnelFigures
-    engaged_min_seconds: Decimal
-    room_interest_min_seconds: Decimal
-    high_intent_min_rooms: int
 
 
 def exact(value: float) -> Decimal:
@@ -184,8 +113,15 @@ class AnalyticsService:
             customer_id=filters.customer_id,
             status=filters.status,
             device_type=filters.device_type,
-            started_from=period.starts,
-            started_before=period.ends,
+            started_from=period.start,
+            started_before=period.end,
+        )
+
+    def _page_size(self, limit: int | None) -> int:
+        return check_limit(
+            limit,
+            default=self._settings.ANALYTICS_PAGE_SIZE_DEFAULT,
+            maximum=self._settings.ANALYTICS_PAGE_SIZE_MAX,
         )
 
     def _top(self, top: int | None) -> int:
@@ -206,22 +142,32 @@ class AnalyticsService:
         cursor: str | None,
     ) -> SessionPage:
         """A page of sessions in start order; `next_cursor` continues it, None at the end."""
-        limit = check_limit(
-            limit,
-            default=self._settings.ANALYTICS_PAGE_SIZE_DEFAULT,
-            maximum=self._settings.ANALYTICS_PAGE_SIZE_MAX,
-        )
+        limit = self._page_size(limit)
         after = parse_session_cursor(cursor, order)
         scope = self._scope(period, filters)
         async with read_snapshot(self._database) as connection:
             store = AnalyticsStore(connection, self._project_id)
             rows = await store.list_sessions(scope, after=after, order=order, limit=limit + 1)
+        sessions, last = split_page(rows, limit)
         next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
+        if last is not None:
             next_cursor = session_cursor(SessionKey(last.started_at, last.id), order)
-        return SessionPage(sessions=rows, next_cursor=next_cursor, limit=limit)
+        return SessionPage(sessions=sessions, next_cursor=next_cursor, limit=limit)
+
+    async def list_properties(
+        self, period: Period, *, limit: int | None, cursor: str | None
+    ) -> PropertyPage:
+        """A page of the properties of the sessions started in the period, by property id,
+        each with its sessions, unique customers and latest session start."""
+        limit = self._page_size(limit)
+        after = parse_property_cursor(cursor)
+        scope = self._scope(period)
+        async with read_snapshot(self._database) as connection:
+            store = AnalyticsPropertyStore(connection, self._project_id)
+            rows = await store.list_properties(scope, after=after, limit=limit + 1)
+        properties, last = split_page(rows, limit)
+        next_cursor = None if last is None else property_cursor(last.property_id)
+        return PropertyPage(properties=properties, next_cursor=next_cursor, limit=limit)
 
     async def session_detail(self, session_id: UUID) -> SessionDetail:
         """The session, its dwell per room, its events counted by type and its timeline."""
@@ -264,13 +210,12 @@ class AnalyticsService:
             rows = await store.session_events(
                 session_id, event_type=event_type, after=after, limit=limit + 1
             )
+        events, last = split_page(rows, limit)
         next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
+        if last is not None:
             key = EventKey(timestamp=last.timestamp, created_at=last.created_at, id=last.id)
             next_cursor = event_cursor(key, session_id)
-        return EventPage(events=rows, next_cursor=next_cursor, limit=limit)
+        return EventPage(events=events, next_cursor=next_cursor, limit=limit)
 
     async def property_report(
         self, property_id: str, period: Period, *, top: int | None
@@ -308,27 +253,17 @@ class AnalyticsService:
         cursor: str | None,
     ) -> LeadsAnswer:
         """Identified customers ranked by lead score, with the parts behind each score."""
-        limit = check_limit(
-            limit,
-            default=self._settings.ANALYTICS_PAGE_SIZE_DEFAULT,
-            maximum=self._settings.ANALYTICS_PAGE_SIZE_MAX,
-        )
+        limit = self._page_size(limit)
         after = parse_lead_cursor(cursor)
         rules = lead_rules(self._settings)
         scope = self._scope(period, property_id=property_id)
         async with read_snapshot(self._database) as connection:
             store = AnalyticsLeadStore(connection, self._project_id)
-            page = await store.leads(scope, rules, tier=tier, after=after, limit=limit + 1)
+            fetched = await store.leads(scope, rules, tier=tier, after=after, limit=limit + 1)
+        leads, last = split_page(fetched.leads, limit)
+        page = replace(fetched, leads=leads)
         next_cursor = None
-        if len(page.leads) > limit:
-            page = LeadPage(
-                leads=page.leads[:limit],
-                total=page.total,
-                hot=page.hot,
-                warm=page.warm,
-                cold=page.cold,
-            )
-            last = page.leads[-1]
+        if last is not None:
             next_cursor = lead_cursor(LeadKey(score=last.score, customer_id=last.customer_id))
         return LeadsAnswer(page=page, next_cursor=next_cursor, limit=limit, rules=rules)
 
@@ -360,7 +295,7 @@ class AnalyticsService:
     async def overview(self, period: Period, *, property_id: str | None) -> OverviewAnswer:
         """KPIs of the period and of the equal period before it, with the change."""
         starts, ends = period.bounded()
-        previous_starts = period.previous()
+        previous = period.previous()
         engaged = exact(self._settings.ANALYTICS_ENGAGED_MIN_SECONDS)
         scope = self._scope(property_id=property_id)
         async with read_snapshot(self._database) as connection:
@@ -369,12 +304,12 @@ class AnalyticsService:
                 scope,
                 starts=starts,
                 ends=ends,
-                previous_starts=previous_starts,
+                previous_starts=previous.start,
                 engaged_min_seconds=engaged,
             )
         return OverviewAnswer(
             period=period,
-            previous=Period(previous_starts, starts),
+            previous=previous,
             overview=overview,
             engaged_min_seconds=engaged,
         )

@@ -7,21 +7,31 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.main import create_app
 from app.services.access import key_prefix
-from tests.conftest import AppFactory, make_settings, serve
-from tests.helpers import BATCH, COMPLETE, END, EVENT, START, TEST_API_KEY, event, fguid
+from tests.conftest import AppFactory
+from tests.helpers import (
+    BATCH,
+    COMPLETE,
+    END,
+    EVENT,
+    KEYS,
+    START,
+    TEST_API_KEY,
+    api_routes,
+    create_key,
+    event,
+    fguid,
+    key_header,
+    status_url,
+)
 
-KEYS = "/api/v1/admin/keys"
 UNAUTHORIZED_DETAILS = {
     "A valid API key is required (X-API-Key header or Authorization: Bearer)",
     "API key not recognised",
@@ -29,22 +39,6 @@ UNAUTHORIZED_DETAILS = {
 }
 PUBLIC_PATHS = ["/", "/health", "/docs", "/redoc", "/openapi.json"]
 SCOPES = ("ingest", "read", "admin")
-
-
-def status_url(session_id: str) -> str:
-    return f"/api/v1/unreal/session/{session_id}/status"
-
-
-def api_routes() -> list[tuple[str, str]]:
-    """Every (method, path) the app serves under /api/, read from its routes."""
-    app = create_app(make_settings("postgresql://127.0.0.1/unused"))
-    # iter_route_contexts: app.routes holds included routers, not their routes.
-    return sorted(
-        (method, route.path)
-        for route in iter_route_contexts(app.routes)
-        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/")
-        for method in route.methods or ()
-    )
 
 
 def scopes_for(method: str, path: str) -> set[str]:
@@ -62,16 +56,6 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
 
 
-def key_header(key: str) -> dict[str, str]:
-    return {"X-API-Key": key}
-
-
-async def create_key(client: httpx.AsyncClient, *scopes: str, name: str = "access test") -> dict:
-    response = await client.post(KEYS, json={"name": name, "scopes": list(scopes)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def open_session(client: httpx.AsyncClient, key: str) -> str:
     response = await client.post(
         START, json={"session_start": time.time()}, headers=key_header(key)
@@ -84,15 +68,6 @@ def assert_unauthorized(response: httpx.Response) -> None:
     assert response.status_code == 401, response.text
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["detail"] in UNAUTHORIZED_DETAILS
-
-
-@pytest.fixture(scope="module")
-async def anonymous(
-    database_dsn: str, client: httpx.AsyncClient
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app behind a client that sends no key at all."""
-    async with serve(create_app(make_settings(database_dsn)), api_key=None) as http_client:
-        yield http_client
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ do not exist, and nothing of B may appear in what it returns."""
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,16 +16,23 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import Mount
 
-from app.core.database import Database
 from app.main import create_app
 from app.services.access import ALL_SCOPES, AccessService, Scope
-from tests.conftest import make_settings, serve
-from tests.helpers import BATCH, COMPLETE, END, EVENT, START, event
+from tests.conftest import make_settings
+from tests.helpers import (
+    BATCH,
+    COMPLETE,
+    END,
+    EVENT,
+    START,
+    UNUSED_DSN,
+    api_routes,
+    app_routes,
+    event,
+)
 
-UNUSED_DSN = "postgresql://127.0.0.1/unused"
 PUBLIC_PATHS = {"/", "/health", "/redoc", "/openapi.json"}
 PUBLIC_PREFIXES = ("/docs", "/dashboard")
 PATH_PARAMETER = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
@@ -37,10 +44,8 @@ def is_public(path: str) -> bool:
 
 def served_routes() -> list[tuple[str, str]]:
     """Every (method, path) the app answers, from its routes (mounted apps as GET)."""
-    app = create_app(make_settings(UNUSED_DSN))
     routes = set()
-    # iter_route_contexts: app.routes holds included routers, not their routes.
-    for route in iter_route_contexts(app.routes):
+    for route in app_routes():
         if isinstance(route.original_route, Mount):
             routes.add(("GET", f"{route.path}/anything"))
         else:
@@ -49,14 +54,7 @@ def served_routes() -> list[tuple[str, str]]:
 
 
 def api_get_routes() -> list[str]:
-    app = create_app(make_settings(UNUSED_DSN))
-    return sorted(
-        route.path
-        for route in iter_route_contexts(app.routes)
-        if isinstance(route.original_route, APIRoute)
-        and route.path.startswith("/api/")
-        and "GET" in (route.methods or ())
-    )
+    return [path for method, path in api_routes() if method == "GET"]
 
 
 def routes_taking_a_session_id() -> list[tuple[str, str]]:
@@ -207,32 +205,8 @@ async def store_tenant_data(client: httpx.AsyncClient, tenant: Tenant) -> None:
 
 
 @pytest.fixture(scope="module")
-async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[AccessService]:
-    """The access service on its own pool (the shared app has migrated the database)."""
-    database = await Database.connect(
-        database_dsn,
-        min_size=0,
-        max_size=2,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    yield AccessService(database)
-    await database.close()
-
-
-@pytest.fixture(scope="module")
 async def tenants(access: AccessService, client: httpx.AsyncClient) -> tuple[Tenant, Tenant]:
     return await make_tenant(access, client, "a"), await make_tenant(access, client, "b")
-
-
-@pytest.fixture(scope="module")
-async def anonymous(
-    database_dsn: str, client: httpx.AsyncClient
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serve(create_app(make_settings(database_dsn)), api_key=None) as http_client:
-        yield http_client
 
 
 async def snapshot(db: asyncpg.Connection, tenant: Tenant) -> dict[str, Any]:

@@ -18,11 +18,10 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from tests.conftest import AppFactory
-from tests.helpers import EVENT, START, event
+from tests.helpers import EVENT, START, create_key, event, key_header, status_url
 
 REDIS_TEST_URL = os.environ.get("NEXERO_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 REDIS_BUCKET_PREFIX = "nexero:rate:"
-KEYS = "/api/v1/admin/keys"
 PROJECT = "/api/v1/admin/project"
 BURST = 3
 ONE_TOKEN_PER_1000_SECONDS = 0.001
@@ -30,8 +29,9 @@ ONE_TOKEN_PER_1000_SECONDS = 0.001
 KeyFactory = Callable[..., Awaitable[str]]
 
 
-def status_url(session_id: str | None = None) -> str:
-    return f"/api/v1/unreal/session/{session_id or uuid.uuid4()}/status"
+def any_status_url() -> str:
+    """The status of a session that does not exist: a 404 that still spends a token."""
+    return status_url(str(uuid.uuid4()))
 
 
 def limits(backend: dict[str, Any], **overrides: Any) -> dict[str, Any]:
@@ -42,10 +42,6 @@ def limits(backend: dict[str, Any], **overrides: Any) -> dict[str, Any]:
         settings[f"RATE_LIMIT_{scope}_BURST"] = BURST
     settings.update(overrides)
     return settings
-
-
-def key_header(key: str) -> dict[str, str]:
-    return {"X-API-Key": key}
 
 
 @pytest.fixture(params=["postgres", "redis"])
@@ -71,12 +67,9 @@ async def new_key(client: httpx.AsyncClient) -> AsyncIterator[KeyFactory]:
     key_ids: list[str] = []
 
     async def create(*scopes: str) -> str:
-        response = await client.post(
-            KEYS, json={"name": "rate limit test", "scopes": list(scopes or ("ingest",))}
-        )
-        assert response.status_code == 201, response.text
-        key_ids.append(response.json()["id"])
-        return response.json()["key"]
+        created = await create_key(client, *(scopes or ("ingest",)), name="rate limit test")
+        key_ids.append(created["id"])
+        return created["key"]
 
     yield create
     cleanup = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1)
@@ -102,7 +95,7 @@ def assert_rate_limited(response: httpx.Response) -> int:
 
 
 async def get_status(client: httpx.AsyncClient, key: str) -> httpx.Response:
-    return await client.get(status_url(), headers=key_header(key))
+    return await client.get(any_status_url(), headers=key_header(key))
 
 
 async def post_event(client: httpx.AsyncClient, key: str) -> httpx.Response:

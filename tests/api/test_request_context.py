@@ -16,11 +16,11 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import AppFactory, make_settings, serve
+from tests.app_logs import REQUEST_LOGGER, logged_lines, request_lines
+from tests.conftest import AppFactory, make_settings, serve, serve_with_busy_pool
 from tests.helpers import BATCH, EVENT, START, event, start_session
 
 JSON_CONTENT = {"content-type": "application/json"}
-REQUEST_LOGGER = "nexero.request"
 REQUEST_LOG_FIELDS = {"request_id", "method", "route", "status", "latency_ms"}
 PREFLIGHT = {
     "access-control-request-method": "POST",
@@ -31,27 +31,6 @@ PREFLIGHT = {
 def is_generated(request_id: str) -> bool:
     """An id the app made itself: 32 lowercase hex digits."""
     return re.fullmatch(r"[0-9a-f]{32}", request_id) is not None
-
-
-def logged_lines(output: str) -> list[dict[str, Any]]:
-    """The JSON log lines written to stdout, as the app formats them."""
-    lines = []
-    for line in output.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and "logger" in entry:
-            lines.append(entry)
-    return lines
-
-
-def request_lines(output: str) -> list[dict[str, Any]]:
-    return [
-        line
-        for line in logged_lines(output)
-        if line["logger"] == REQUEST_LOGGER and line["message"] == "request"
-    ]
 
 
 def request_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -160,22 +139,11 @@ async def test_request_id_is_on_success_and_client_error_responses(
 async def test_request_id_and_retry_after_are_on_a_503_when_the_database_is_unavailable(
     database_dsn: str,
 ) -> None:
-    app = create_app(
-        make_settings(
-            database_dsn,
-            DATABASE_POOL_MIN_SIZE=1,
-            DATABASE_POOL_MAX_SIZE=1,
-            DATABASE_ACQUIRE_TIMEOUT_SECONDS=0.05,
-            RETRY_AFTER_SECONDS=7,
+    async with serve_with_busy_pool(database_dsn, RETRY_AFTER_SECONDS=7) as client:
+        response = await client.post(
+            START, json={"session_start": time.time()}, headers={"X-Request-ID": "busy-pool"}
         )
-    )
-    async with serve(app) as client:
-        # Every connection of the pool is busy: the app cannot reach its database.
-        async with app.state.database.connection():
-            response = await client.post(
-                START, json={"session_start": time.time()}, headers={"X-Request-ID": "busy-pool"}
-            )
-            generated = await client.post(START, json={"session_start": time.time()})
+        generated = await client.post(START, json={"session_start": time.time()})
 
     assert response.status_code == 503
     assert response.json() == {"detail": "Database unavailable, retry later"}

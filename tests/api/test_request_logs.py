@@ -5,40 +5,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from _pytest.capture import CaptureResult
 
-from app.main import create_app
-from tests.conftest import make_settings, serve
-from tests.helpers import BATCH, EVENT, START, TEST_API_KEY, event
-
-REQUEST_LOGGER = "nexero.request"
-KEYS = "/api/v1/admin/keys"
-
-
-def logged_lines(output: str) -> list[dict[str, Any]]:
-    """The app's JSON log lines in captured stdout."""
-    lines = []
-    for line in output.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and "logger" in entry:
-            lines.append(entry)
-    return lines
-
-
-def request_lines(output: str) -> list[dict[str, Any]]:
-    return [
-        line
-        for line in logged_lines(output)
-        if line["logger"] == REQUEST_LOGGER and line["message"] == "request"
-    ]
+from tests.app_logs import request_lines
+from tests.helpers import BATCH, EVENT, KEYS, START, TEST_API_KEY, create_key, event
 
 
 def is_test_client(logger_name: str) -> bool:
@@ -75,21 +48,6 @@ def assert_never_logged(
             assert secret not in repr(vars(record)), what
             if record.exc_info:
                 assert secret not in logging.Formatter().formatException(record.exc_info), what
-
-
-async def create_key(client: httpx.AsyncClient, *scopes: str) -> dict[str, Any]:
-    response = await client.post(KEYS, json={"name": "logging test", "scopes": list(scopes)})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-@pytest.fixture(scope="module")
-async def anonymous(
-    database_dsn: str, client: httpx.AsyncClient
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The app behind a client that sends no key unless told to."""
-    async with serve(create_app(make_settings(database_dsn)), api_key=None) as http:
-        yield http
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
-from tests.conftest import AppFactory, make_settings, serve
-from tests.helpers import BATCH, EVENT, START, event
+from tests.conftest import AppFactory, make_settings, serve, serve_with_busy_pool
+from tests.helpers import BATCH, EVENT, START, create_key, event
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -50,13 +50,6 @@ def directives(policy: str) -> dict[str, list[str]]:
 # --- every status ----------------------------------------------------------------------------
 
 
-async def make_read_key(client: httpx.AsyncClient) -> str:
-    response = await client.post(
-        "/api/v1/admin/keys", json={"name": "headers test", "scopes": ["read"]}
-    )
-    return response.json()["key"]
-
-
 async def request_answered_with(client: httpx.AsyncClient, status: int) -> httpx.Response:
     """A request the shared app answers with `status`."""
     unknown_status = f"/api/v1/unreal/session/{uuid.uuid4()}/status"
@@ -73,7 +66,7 @@ async def request_answered_with(client: httpx.AsyncClient, status: int) -> httpx
     if status == 401:
         return await client.get(unknown_status, headers={"X-API-Key": "not-a-key-0123456789abcdef"})
     if status == 403:
-        key = await make_read_key(client)
+        key = (await create_key(client, "read", name="headers test"))["key"]
         return await client.post(
             START, json={"session_start": time.time()}, headers={"X-API-Key": key}
         )
@@ -137,19 +130,9 @@ async def test_an_unexpected_500_carries_the_security_headers(database_dsn: str)
 
 
 async def test_a_503_carries_the_security_headers(database_dsn: str) -> None:
-    app = create_app(
-        make_settings(
-            database_dsn,
-            DATABASE_POOL_MIN_SIZE=1,
-            DATABASE_POOL_MAX_SIZE=1,
-            DATABASE_ACQUIRE_TIMEOUT_SECONDS=0.05,
-            # Every key is checked against the database, the busy pool included.
-            API_KEY_CACHE_SECONDS=0,
-        )
-    )
-    async with serve(app) as client:
-        async with app.state.database.connection():
-            response = await client.post(START, json={"session_start": time.time()})
+    # Every key is checked against the database, the busy pool included.
+    async with serve_with_busy_pool(database_dsn, API_KEY_CACHE_SECONDS=0) as client:
+        response = await client.post(START, json={"session_start": time.time()})
 
     assert response.status_code == 503
     assert_security_headers(response)
@@ -158,7 +141,7 @@ async def test_a_503_carries_the_security_headers(database_dsn: str) -> None:
 async def test_a_429_carries_the_security_headers(
     client: httpx.AsyncClient, app_with: AppFactory
 ) -> None:
-    key = await make_read_key(client)
+    key = (await create_key(client, "read", name="headers test"))["key"]
     async with app_with(
         RATE_LIMIT_ENABLED=True, RATE_LIMIT_READ_PER_SECOND=0.001, RATE_LIMIT_READ_BURST=1
     ) as limited:

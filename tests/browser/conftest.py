@@ -4,9 +4,6 @@ live uvicorn serving a database of its own, seeded with synthetic tours through 
 The tests skip themselves (with the reason) where /usr/bin/chromium or the playwright package
 is missing; .ci/run installs both."""
 
-import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +21,8 @@ from tests.browser.browsing import (
     SeededDashboard,
 )
 from tests.conftest import REPO_ROOT, fresh_database
-from tests.helpers import TEST_API_KEY
-from tests.test_live_client import (
-    SHUTDOWN_TIMEOUT_SECONDS,
-    LiveServer,
-    free_loopback_port,
-    wait_until_healthy,
-)
+from tests.helpers import TEST_API_KEY, create_key
+from tests.live_server import LiveServer, live_uvicorn
 
 ARTIFACTS_DIR = REPO_ROOT / "test-artifacts" / "dashboard"
 SEED = 11
@@ -46,52 +38,18 @@ async def live_dashboard_server(
     """`uvicorn app.main:app` on a free loopback port, with a fresh database of its own (the
     figures must be those of the seeded tours alone)."""
     log_path = tmp_path_factory.mktemp("dashboard") / "uvicorn.log"
-    async with fresh_database(server_dsn, prefix="nexero_browser") as dsn:
-        port = free_loopback_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "ENVIRONMENT": "test",
-            "NEXERO_BOOTSTRAP_KEY": TEST_API_KEY,
-            "RATE_LIMIT_ENABLED": "false",
-            "ANALYTICS_PAGE_SIZE_DEFAULT": str(PAGE_SIZE),
+    async with (
+        fresh_database(server_dsn, prefix="nexero_browser") as dsn,
+        live_uvicorn(
+            dsn,
+            log_path,
+            RATE_LIMIT_ENABLED="false",
+            ANALYTICS_PAGE_SIZE_DEFAULT=str(PAGE_SIZE),
             # One sweep at start-up, then none while the tests compare page and API.
-            "SESSION_SWEEP_INTERVAL_SECONDS": "3600",
-        }
-        with log_path.open("wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "app.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        server = LiveServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path)
-        try:
-            await wait_until_healthy(server, process)
-            yield server
-        finally:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    async with asyncio.timeout(SHUTDOWN_TIMEOUT_SECONDS):
-                        await process.wait()
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
-
-
-async def create_key(client: httpx.AsyncClient, name: str, scopes: list[str]) -> str:
-    response = await client.post("/api/v1/admin/keys", json={"name": name, "scopes": scopes})
-    assert response.status_code == 201, response.text
-    return response.json()["key"]
+            SESSION_SWEEP_INTERVAL_SECONDS="3600",
+        ) as server,
+    ):
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +71,12 @@ async def seeded(live_dashboard_server: LiveServer) -> SeededDashboard:
         timeout=30,
     ) as admin:
         await send_tours(admin, tours)
-        read_key = await create_key(admin, "dashboard browser test", ["read"])
-        ingest_key = await create_key(admin, "dashboard browser test (ingest)", ["ingest"])
+        reader = await create_key(admin, "read", name="dashboard browser test")
+        ingester = await create_key(admin, "ingest", name="dashboard browser test (ingest)")
     return SeededDashboard(
         server=live_dashboard_server,
-        read_key=read_key,
-        ingest_key=ingest_key,
+        read_key=reader["key"],
+        ingest_key=ingester["key"],
         tours=tours,
         first_day=first_day,
         last_day=today,

@@ -4,7 +4,7 @@ by the rules of app/dashboard/js/format.js. Screenshots go to test-artifacts/das
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -262,13 +262,29 @@ async def test_property_report_shows_rooms_pois_gaze_and_a_heatmap(
     truth = property_figures(seeded.tours)[PROPERTY]
 
     await sign_in(page, seeded, fragment("properties", seeded.period))
-    # The properties of the latest page of sessions, each with its true figures.
-    latest = await api(seeded, "/sessions", **seeded.api_period)
+    # Every property of the period (one page here), each with its true figures.
     everyone = property_figures(seeded.tours)
-    assert await table_rows(page, "properties", ["name", "sessions", "customers"]) == [
-        (name, shown_count(everyone[name].sessions), shown_count(everyone[name].unique_customers))
-        for name in sorted({session["property_id"] for session in latest["sessions"]})
+    listed = await api(seeded, "/properties", **seeded.api_period)
+    assert [row["property_id"] for row in listed["properties"]] == sorted(everyone)
+    assert listed["next_cursor"] is None
+    latest = {
+        name: max(tour.session_start for tour in seeded.tours if tour.property_id == name)
+        for name in everyone
+    }
+    assert await table_rows(page, "properties", ["name", "sessions", "customers", "last"]) == [
+        (
+            name,
+            shown_count(everyone[name].sessions),
+            shown_count(everyone[name].unique_customers),
+            shown_time(datetime.fromtimestamp(latest[name], UTC).isoformat()),
+        )
+        for name in sorted(everyone)
     ]
+    assert await page.locator("[data-testid=page-end]").count() == 1
+    # Each name opens its report; any property id can be typed too.
+    other = sorted(everyone)[-1]
+    await settle(page, lambda: page.click(f"[data-testid=property-link]:text-is('{other}')"))
+    assert await text(page, "property-title") == other
     await page.fill("[data-testid=property-input]", PROPERTY)
     await settle(page, lambda: page.press("[data-testid=property-input]", "Enter"))
     assert await text(page, "property-title") == PROPERTY

@@ -3,24 +3,14 @@ without a key, under the page's Content-Security-Policy, revalidated on every lo
 behind them is not."""
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from app.api.dashboard import DASHBOARD_DIR
 from app.api.middleware import PAGE_CSP
-from app.main import create_app
-from tests.conftest import make_settings, serve
 
 SCRIPT_OR_STYLE = re.compile(r'(?:src|href)="(/dashboard/[^"]+)"')
-
-
-@pytest.fixture(scope="module")
-async def anonymous(database_dsn: str) -> AsyncIterator[httpx.AsyncClient]:
-    """The app, behind a client that sends no key."""
-    async with serve(create_app(make_settings(database_dsn)), api_key=None) as client:
-        yield client
 
 
 @pytest.mark.parametrize(

@@ -14,14 +14,11 @@ import asyncpg
 import httpx
 import pytest
 
-from scripts.tour_generator import (
-    Tour,
-    TourUploadError,
-    floor_plans,
-    generate_tours,
-    send_tours,
-)
+from app.core.analytics_store import NUMERIC_TEXT_PATTERN
+from scripts.tour_floor_plans import floor_plans
+from scripts.tour_generator import Tour, generate_tours, send_tours
 from scripts.tour_truth import (
+    NUMERIC_TEXT,
     customer_figures,
     event_data,
     explicit_duration,
@@ -30,6 +27,7 @@ from scripts.tour_truth import (
     room_dwell,
     timestamp_us,
 )
+from scripts.tour_upload import TourUploadError
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -407,6 +405,14 @@ def test_event_data_sent_as_a_json_string_is_read_like_an_object() -> None:
     )
 
     assert room_dwell(tour) == {"Kitchen": 4.25}
+
+
+def test_the_truth_reads_numeric_strings_with_the_sqls_own_pattern() -> None:
+    """One rule (docs/events.md): ASCII digits, at most four exponent digits."""
+    assert NUMERIC_TEXT.pattern == NUMERIC_TEXT_PATTERN
+    assert explicit_duration("1e-0001") == Decimal("0.1")
+    assert explicit_duration("1e-00001") is None
+    assert explicit_duration("\u0661\u0662") is None
 
 
 def test_explicit_durations_add_up_exactly() -> None:

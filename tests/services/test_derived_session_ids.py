@@ -3,37 +3,19 @@ two projects sending the same key or the same legacy session never meet."""
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from app.core.database import Database
-from app.services.access import ALL_SCOPES, AccessService
+from app.services.access import AccessService
+from tests.conftest import create_project_key
 from tests.helpers import COMPLETE, START
 
 
 @pytest.fixture
-async def other_project_key(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[str]:
+async def other_project_key(access: AccessService) -> str:
     """A key (all scopes) of a new project, next to the default project of `client`."""
-    database = await Database.connect(
-        database_dsn,
-        min_size=0,
-        max_size=1,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    try:
-        access = AccessService(database)
-        project = await access.create_project(f"other {uuid.uuid4().hex[:8]}", actor="test")
-        created = await access.create_key(
-            project_id=project.id, name="other", scopes=ALL_SCOPES, actor="test"
-        )
-        yield created.secret
-    finally:
-        await database.close()
+    return (await create_project_key(access, f"other {uuid.uuid4().hex[:8]}")).key
 
 
 async def test_the_same_idempotency_key_in_two_projects_opens_two_sessions(

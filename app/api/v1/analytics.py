@@ -1,6 +1,6 @@
-"""The analytics read API: sessions and their timelines, property reports, leads, customers,
-overview KPIs, daily series and the funnel. Every route needs a key with the read scope and
-answers about that key's project only (docs/analytics.md)."""
+"""The analytics read API: sessions and their timelines, properties and their reports, leads,
+customers, overview KPIs, daily series and the funnel. Every route needs a key with the read
+scope and answers about that key's project only (docs/analytics.md)."""
 
 from typing import Annotated, Literal
 
@@ -14,7 +14,8 @@ from app.models.analytics import (
     EventResponse,
     Label,
     PeriodResponse,
-    QueryMoment,
+    PropertyListResponse,
+    PropertySummaryResponse,
     RoomDwellResponse,
     SessionDetailResponse,
     SessionListResponse,
@@ -46,7 +47,7 @@ from app.models.analytics_reports import (
     TimedNames,
 )
 from app.models.fields import SessionId
-from app.services.analytics_paging import Period
+from app.models.periods import BoundedPeriodDep, PeriodDep
 from app.services.analytics_service import AnalyticsService, SessionFilters
 
 
@@ -73,23 +74,6 @@ CUSTOMER_NOT_FOUND = {
         "content": {"application/json": {"example": {"detail": "Customer not found"}}},
     }
 }
-PERIOD_HELP = (
-    "ISO 8601 date (midnight UTC) or date-time with a UTC offset; the period is [from, to): "
-    "sessions started at or after `from` and before `to`."
-)
-From = Annotated[
-    QueryMoment | None,
-    Query(alias="from", description=PERIOD_HELP, examples=["2025-03-01"]),
-]
-To = Annotated[
-    QueryMoment | None, Query(alias="to", description=PERIOD_HELP, examples=["2025-04-01"])
-]
-RequiredFrom = Annotated[
-    QueryMoment, Query(alias="from", description=PERIOD_HELP, examples=["2025-03-01"])
-]
-RequiredTo = Annotated[
-    QueryMoment, Query(alias="to", description=PERIOD_HELP, examples=["2025-04-01"])
-]
 PropertyFilter = Annotated[Label | None, Query(description="Only this property's sessions.")]
 Limit = Annotated[
     int | None,
@@ -108,15 +92,10 @@ Top = Annotated[
 ]
 
 
-def _period(period: Period) -> PeriodResponse:
-    return PeriodResponse(starts=period.starts, ends=period.ends)
-
-
 @router.get("/sessions", response_model=SessionListResponse)
 async def list_sessions(
     service: AnalyticsServiceDep,
-    starts: From = None,
-    ends: To = None,
+    period: PeriodDep,
     property_id: PropertyFilter = None,
     customer_id: Annotated[Label | None, Query(description="Only this customer's.")] = None,
     status: Annotated[Literal["active", "completed"] | None, Query()] = None,
@@ -133,7 +112,7 @@ async def list_sessions(
             status=status,
             device_type=device_type,
         ),
-        Period(starts, ends),
+        period,
         order=order,
         limit=limit,
         cursor=cursor,
@@ -195,21 +174,38 @@ async def session_events(
     )
 
 
+@router.get("/properties", response_model=PropertyListResponse)
+async def list_properties(
+    service: AnalyticsServiceDep,
+    period: PeriodDep,
+    limit: Limit = None,
+    cursor: Cursor = None,
+) -> PropertyListResponse:
+    """The properties of the sessions started in the period, by property id, one page at a
+    time: each with its sessions, unique customers and latest session start."""
+    page = await service.list_properties(period, limit=limit, cursor=cursor)
+    return PropertyListResponse(
+        period=PeriodResponse.of(period),
+        properties=[PropertySummaryResponse.of(row) for row in page.properties],
+        next_cursor=page.next_cursor,
+        limit=page.limit,
+    )
+
+
 @router.get("/properties/{property_id}/report", response_model=PropertyReportResponse)
 async def property_report(
     property_id: Annotated[Label, Path()],
     service: AnalyticsServiceDep,
-    starts: From = None,
-    ends: To = None,
+    period: PeriodDep,
     top: Top = None,
 ) -> PropertyReportResponse:
     """What visitors of one property did in a period: sessions, customers, durations, rooms by
     dwell, POIs, views, gaze targets, interactions and unit selections."""
-    report = await service.property_report(property_id, Period(starts, ends), top=top)
+    report = await service.property_report(property_id, period, top=top)
     figures = report.figures
     return PropertyReportResponse(
         property_id=property_id,
-        period=_period(report.period),
+        period=PeriodResponse.of(report.period),
         sessions=figures.sessions,
         open_sessions=figures.open_sessions,
         unique_customers=figures.unique_customers,
@@ -229,21 +225,19 @@ async def property_report(
 @router.get("/leads", response_model=LeadListResponse)
 async def leads(
     service: AnalyticsServiceDep,
-    starts: From = None,
-    ends: To = None,
+    period: PeriodDep,
     property_id: PropertyFilter = None,
     tier: Annotated[Literal["hot", "warm", "cold"] | None, Query()] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> LeadListResponse:
     """Identified customers ranked by lead score (best first), each with the parts behind it."""
-    period = Period(starts, ends)
     answer = await service.leads(
         period, property_id=property_id, tier=tier, limit=limit, cursor=cursor
     )
     page = answer.page
     return LeadListResponse(
-        period=_period(period),
+        period=PeriodResponse.of(period),
         leads=[LeadResponse.of(row) for row in page.leads],
         total=page.total,
         tiers=TierCounts(hot=page.hot, warm=page.warm, cold=page.cold),
@@ -261,27 +255,16 @@ async def leads(
 async def customer_summary(
     customer_id: Annotated[Label, Path()],
     service: AnalyticsServiceDep,
-    starts: From = None,
-    ends: To = None,
+    period: PeriodDep,
     top: Top = None,
 ) -> CustomerSummaryResponse:
     """One customer: lead score and parts, time per property, and the rooms they dwelt in."""
-    summary = await service.customer_summary(customer_id, Period(starts, ends), top=top)
+    summary = await service.customer_summary(customer_id, period, top=top)
     return CustomerSummaryResponse(
         customer_id=summary.customer_id,
-        period=_period(summary.period),
+        period=PeriodResponse.of(summary.period),
         lead=LeadResponse.of(summary.lead) if summary.lead else None,
-        properties=[
-            PropertyTimeResponse(
-                property_id=row.property_id,
-                sessions=row.sessions,
-                open_sessions=row.open_sessions,
-                total_time_seconds=row.total_seconds,
-                first_session_at=row.first_session_at,
-                last_session_at=row.last_session_at,
-            )
-            for row in summary.properties
-        ],
+        properties=[PropertyTimeResponse.of(row) for row in summary.properties],
         top_rooms=CustomerRooms.of(summary.rooms),
         scoring=LeadScoring.of(summary.rules),
     )
@@ -290,12 +273,11 @@ async def customer_summary(
 @router.get("/overview", response_model=OverviewResponse)
 async def overview(
     service: AnalyticsServiceDep,
-    starts: RequiredFrom,
-    ends: RequiredTo,
+    period: BoundedPeriodDep,
     property_id: PropertyFilter = None,
 ) -> OverviewResponse:
     """KPIs of a period next to those of the equal period just before it."""
-    answer = await service.overview(Period(starts, ends), property_id=property_id)
+    answer = await service.overview(period, property_id=property_id)
     current, previous = answer.overview.current, answer.overview.previous
     kpis = {
         metric: Kpi(
@@ -307,8 +289,8 @@ async def overview(
         for metric, change in answer.overview.changes.items()
     }
     return OverviewResponse(
-        period=_period(answer.period),
-        previous_period=_period(answer.previous),
+        period=PeriodResponse.of(answer.period),
+        previous_period=PeriodResponse.of(answer.previous),
         engaged_min_seconds=answer.engaged_min_seconds,
         kpis=Kpis(**kpis),
     )
@@ -317,41 +299,29 @@ async def overview(
 @router.get("/overview/daily", response_model=DailySeriesResponse)
 async def daily_series(
     service: AnalyticsServiceDep,
-    starts: RequiredFrom,
-    ends: RequiredTo,
+    period: BoundedPeriodDep,
     property_id: PropertyFilter = None,
 ) -> DailySeriesResponse:
     """Per UTC day of the period (at most ANALYTICS_SERIES_MAX_DAYS), days without sessions
     included: for charts."""
-    period = Period(starts, ends)
     days = await service.daily(period, property_id=property_id)
     return DailySeriesResponse(
-        period=_period(period),
-        days=[
-            DayResponse(
-                date=day.day,
-                sessions=day.sessions,
-                unique_customers=day.unique_customers,
-                engaged_sessions=day.engaged_sessions,
-                median_duration_seconds=day.median_duration_seconds,
-            )
-            for day in days
-        ],
+        period=PeriodResponse.of(period),
+        days=[DayResponse.of(day) for day in days],
     )
 
 
 @router.get("/funnel", response_model=FunnelResponse)
 async def funnel(
     service: AnalyticsServiceDep,
-    starts: From = None,
-    ends: To = None,
+    period: PeriodDep,
     property_id: PropertyFilter = None,
 ) -> FunnelResponse:
     """Sessions started -> engaged -> high intent, with the thresholds that define the steps."""
-    answer = await service.funnel(Period(starts, ends), property_id=property_id)
+    answer = await service.funnel(period, property_id=property_id)
     figures = answer.figures
     return FunnelResponse(
-        period=_period(answer.period),
+        period=PeriodResponse.of(answer.period),
         steps=[
             FunnelStep(
                 step="started",

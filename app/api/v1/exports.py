@@ -1,6 +1,7 @@
 """Exports: a period's events or sessions as CSV or NDJSON, streamed (scripts/export.py is the
 command-line equivalent, with a progress bar)."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS
 from app.models.exports import ExportFormat, ExportKind
-from app.models.periods import PeriodDep
+from app.models.periods import Period, PeriodDep
 from app.services.export_service import ExportService, ExportSlots, OpenExport
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ACCESS_ERRORS)
@@ -65,13 +66,6 @@ def get_export_service(
 
 
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
-FormatQuery = Annotated[
-    ExportFormat,
-    Query(alias="format", description="csv (a header row; event_data as JSON text) or ndjson."),
-]
-PropertyQuery = Annotated[
-    str | None, Query(min_length=1, description="Only the rows of this property.")
-]
 
 
 class ExportResponse(StreamingResponse):
@@ -96,30 +90,49 @@ class ExportResponse(StreamingResponse):
             await self._export.aclose()
 
 
-@router.get("/events", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
-async def export_events(
-    service: ExportServiceDep,
+@dataclass(frozen=True)
+class ExportQuery:
+    """What both exports take: the period, the format and an optional property."""
+
+    period: Period
+    export_format: ExportFormat
+    property_id: str | None
+
+
+def export_query(
     period: PeriodDep,
-    export_format: FormatQuery = ExportFormat.CSV,
-    property_id: PropertyQuery = None,
+    export_format: Annotated[
+        ExportFormat,
+        Query(alias="format", description="csv (a header row; event_data as JSON text) or ndjson."),
+    ] = ExportFormat.CSV,
+    property_id: Annotated[
+        str | None, Query(min_length=1, description="Only the rows of this property.")
+    ] = None,
+) -> ExportQuery:
+    return ExportQuery(period=period, export_format=export_format, property_id=property_id)
+
+
+ExportQueryDep = Annotated[ExportQuery, Depends(export_query)]
+
+
+async def open_export(
+    service: ExportService, kind: ExportKind, query: ExportQuery
 ) -> ExportResponse:
-    """The events whose (server) time is in [from, to), in time order, with their session's
-    customer and property."""
+    """Opened before the answer starts: a refusal is still a JSON error, not a broken file."""
     export = await service.open(
-        ExportKind.EVENTS, export_format, period=period, property_id=property_id
+        kind, query.export_format, period=query.period, property_id=query.property_id
     )
     return ExportResponse(export)
+
+
+@router.get("/events", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
+async def export_events(service: ExportServiceDep, query: ExportQueryDep) -> ExportResponse:
+    """The events whose (server) time is in [from, to), in time order, with their session's
+    customer and property."""
+    return await open_export(service, ExportKind.EVENTS, query)
 
 
 @router.get("/sessions", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
-async def export_sessions(
-    service: ExportServiceDep,
-    period: PeriodDep,
-    export_format: FormatQuery = ExportFormat.CSV,
-    property_id: PropertyQuery = None,
-) -> ExportResponse:
+async def export_sessions(service: ExportServiceDep, query: ExportQueryDep) -> ExportResponse:
     """The sessions that started in [from, to), in start order."""
-    export = await service.open(
-        ExportKind.SESSIONS, export_format, period=period, property_id=property_id
-    )
-    return ExportResponse(export)
+    return await open_export(service, ExportKind.SESSIONS, query)

@@ -1,7 +1,47 @@
-// Small pieces shown on several pages: status and tier badges, the parts of a lead score.
+// Small pieces shown on several pages: links to a customer's and a property's page, status and
+// tier badges, the parts of a lead score, the pager of a cursor-paged list.
 
 import { h } from "./dom.js";
 import * as format from "./format.js";
+import { pageHash } from "./location.js";
+
+/** A link to the page of a customer or property (`path`: "customers", "properties"), or a dash. */
+export function pageLink(path, id, dataset = {}) {
+  if (id === null || id === undefined) {
+    return format.NONE;
+  }
+  return h("a", { href: pageHash(`${path}/${encodeURIComponent(id)}`), dataset }, id);
+}
+
+/** The page number of a paged list, from the fragment's `page` (1 when absent). */
+export function pageNumberOf(params) {
+  return Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+}
+
+/**
+ * Links to the first and the next page of a list the API pages by cursor: `path` and `filters`
+ * make the page's fragment, `answer.next_cursor` continues it; `note` is said beside them.
+ */
+export function pager({ path, filters, answer, pageNumber, note = null }) {
+  return h(
+    "div",
+    { class: "pager" },
+    pageNumber > 1
+      ? h("a", { href: pageHash(path, filters), dataset: { testid: "page-first" } }, "First page")
+      : null,
+    answer.next_cursor
+      ? h(
+          "a",
+          {
+            href: pageHash(path, { ...filters, cursor: answer.next_cursor, page: pageNumber + 1 }),
+            dataset: { testid: "page-next" },
+          },
+          "Next page →",
+        )
+      : h("span", { class: "note", dataset: { testid: "page-end" } }, "End of the list."),
+    note === null ? null : h("span", { class: "note" }, note),
+  );
+}
 
 export function statusBadge(session) {
   let text = "completed";

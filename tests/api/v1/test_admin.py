@@ -6,22 +6,27 @@ import base64
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.core.access_store import DEFAULT_PROJECT_ID
-from app.core.database import Database
-from app.main import create_app
-from app.services.access import AccessService, Scope
-from tests.conftest import make_settings
-from tests.helpers import BATCH, COMPLETE, START, event
+from app.services.access import AccessService
+from tests.conftest import create_project_key
+from tests.helpers import (
+    BATCH,
+    COMPLETE,
+    KEYS,
+    START,
+    api_routes,
+    create_key,
+    event,
+    key_header,
+    status_url,
+)
 
-KEYS = "/api/v1/admin/keys"
 PROJECT = "/api/v1/admin/project"
 ERASURES = "/api/v1/admin/erasures"
 AUDIT = "/api/v1/admin/audit"
@@ -37,64 +42,21 @@ KEY_FIELDS = {
 }
 
 
-def key_header(key: str) -> dict[str, str]:
-    return {"X-API-Key": key}
-
-
-def status_url(session_id: str) -> str:
-    return f"/api/v1/unreal/session/{session_id}/status"
-
-
-def admin_routes() -> list[tuple[str, str]]:
-    app = create_app(make_settings("postgresql://127.0.0.1/unused"))
-    return sorted(
-        (method, route.path)
-        for route in iter_route_contexts(app.routes)
-        if isinstance(route.original_route, APIRoute) and route.path.startswith("/api/v1/admin")
-        for method in route.methods or ()
-    )
-
-
-async def create_key(
-    client: httpx.AsyncClient, *scopes: str, name: str = "admin test", **headers: str
-) -> dict[str, Any]:
-    response = await client.post(
-        KEYS, json={"name": name, "scopes": list(scopes)}, headers=headers or None
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-@pytest.fixture(scope="module")
-async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[AccessService]:
-    """The access service on its own pool (the shared app has migrated the database)."""
-    database = await Database.connect(
-        database_dsn,
-        min_size=0,
-        max_size=2,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    yield AccessService(database)
-    await database.close()
-
-
 @pytest.fixture(scope="module")
 async def other_project(access: AccessService) -> dict[str, str]:
     """Another project, with a key holding every scope."""
-    project = await access.create_project(f"other {uuid.uuid4().hex[:8]}", actor="test")
-    created = await access.create_key(
-        project_id=project.id, name="other project key", scopes=frozenset(Scope), actor="test"
-    )
-    return {"project_id": str(project.id), "key": created.secret, "key_id": str(created.record.id)}
+    other = await create_project_key(access, f"other {uuid.uuid4().hex[:8]}")
+    return {"project_id": str(other.project_id), "key": other.key, "key_id": str(other.key_id)}
 
 
 @pytest.fixture
 async def admin_key(client: httpx.AsyncClient) -> dict[str, Any]:
     """An admin key of the default project, made for one test (its audit actor is its own)."""
     return await create_key(client, "admin", name=f"admin {uuid.uuid4().hex[:8]}")
+
+
+def admin_routes() -> list[tuple[str, str]]:
+    return api_routes("/api/v1/admin")
 
 
 # --- the project -----------------------------------------------------------------------------

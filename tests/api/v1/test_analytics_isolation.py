@@ -5,19 +5,9 @@ shows; another project's session is as absent as one that never existed."""
 import httpx
 import pytest
 
-from app.main import create_app
-from app.services.access import Scope
-from tests.api.v1.test_analytics_fixtures import (
-    SESSIONS,
-    Tenant,
-    Tour,
-    at,
-    create_project_key,
-    get_ok,
-    record,
-    tenant_fixture,  # noqa: F401 (fixture tenant)
-)
-from tests.conftest import make_settings, serve
+from app.services.access import AccessService, Scope
+from tests.api.v1.analytics_data import SESSIONS, Tenant, Tour, at, get_ok, record
+from tests.conftest import create_project_key, serve_app
 
 PERIOD = {"from": "2020-06-01", "to": "2020-07-01"}
 
@@ -39,13 +29,13 @@ def other_tour(property_id: str, customer_id: str, day: int) -> Tour:
 
 
 @pytest.fixture(scope="module")
-async def other_session(database_dsn: str, tenant: Tenant) -> str:
+async def other_session(access: AccessService, database_dsn: str, tenant: Tenant) -> str:
     """A second project with the same property and customer ids as the tenant's, and more;
     the id of one of its sessions."""
-    _, key = await create_project_key(
-        database_dsn, "analytics other project", frozenset({Scope.INGEST, Scope.READ})
+    other = await create_project_key(
+        access, "analytics other project", frozenset({Scope.INGEST, Scope.READ})
     )
-    async with serve(create_app(make_settings(database_dsn)), api_key=key) as client:
+    async with serve_app(database_dsn, api_key=other.key) as client:
         shared = await record(client, other_tour("prop_iso", "cust_iso", 2))
         await record(client, other_tour("prop_iso", "cust_iso", 3))
         await record(client, other_tour("prop_only_b", "cust_only_b", 4))
@@ -53,6 +43,8 @@ async def other_session(database_dsn: str, tenant: Tenant) -> str:
         assert (await get_ok(client, f"{SESSIONS}/{shared}"))["session"]["id"] == shared
         report = await get_ok(client, "/api/v1/properties/prop_iso/report")
         assert report["sessions"] == 2
+        listed = await get_ok(client, "/api/v1/properties", **PERIOD)
+        assert [row["property_id"] for row in listed["properties"]] == ["prop_iso", "prop_only_b"]
     # The tenant has one session under the shared ids, without events.
     start = at("2020-06-10T10:00:00")
     mine = Tour(start=start, end=start + 60, customer_id="cust_iso", property_id="prop_iso")
@@ -80,6 +72,11 @@ async def test_lists_and_reports_hold_only_the_callers_project(
     assert report["event_counts"] == {}
     empty = await get_ok(tenant.client, "/api/v1/properties/prop_only_b/report")
     assert empty["sessions"] == 0
+
+    properties = await get_ok(tenant.client, "/api/v1/properties", **PERIOD)
+    assert [(row["property_id"], row["sessions"]) for row in properties["properties"]] == [
+        ("prop_iso", 1)
+    ]
 
 
 async def test_leads_and_customers_hold_only_the_callers_project(
@@ -116,6 +113,7 @@ ROUTES = [
     "/api/v1/sessions",
     "/api/v1/sessions/5f0c7d2e-3b1a-4c5d-8e9f-0a1b2c3d4e5f",
     "/api/v1/sessions/5f0c7d2e-3b1a-4c5d-8e9f-0a1b2c3d4e5f/events",
+    "/api/v1/properties",
     "/api/v1/properties/prop_iso/report",
     "/api/v1/leads",
     "/api/v1/customers/cust_iso",
@@ -127,13 +125,13 @@ ROUTES = [
 
 @pytest.mark.parametrize("path", ROUTES)
 async def test_every_route_needs_a_key_with_the_read_scope(
-    database_dsn: str, tenant: Tenant, path: str
+    access: AccessService, tenant: Tenant, path: str
 ) -> None:
-    _, ingest_key = await create_project_key(
-        database_dsn, "analytics ingest only", frozenset({Scope.INGEST})
+    ingest_only_key = await create_project_key(
+        access, "analytics ingest only", frozenset({Scope.INGEST})
     )
     without_key = await tenant.client.get(path, headers={"X-API-Key": ""})
-    ingest_only = await tenant.client.get(path, headers={"X-API-Key": ingest_key})
+    ingest_only = await tenant.client.get(path, headers={"X-API-Key": ingest_only_key.key})
     bearer = await tenant.client.get(
         path, headers={"X-API-Key": "", "Authorization": f"Bearer {tenant.key}"}
     )
@@ -143,11 +141,9 @@ async def test_every_route_needs_a_key_with_the_read_scope(
     assert bearer.status_code in (200, 404)
 
 
-async def test_read_only_key_reads(database_dsn: str, client: httpx.AsyncClient) -> None:
-    _, read_key = await create_project_key(
-        database_dsn, "analytics read only", frozenset({Scope.READ})
-    )
-    response = await client.get("/api/v1/funnel", headers={"X-API-Key": read_key})
+async def test_read_only_key_reads(access: AccessService, client: httpx.AsyncClient) -> None:
+    read_only = await create_project_key(access, "analytics read only", frozenset({Scope.READ}))
+    response = await client.get("/api/v1/funnel", headers={"X-API-Key": read_only.key})
 
     assert response.status_code == 200
     assert [step["sessions"] for step in response.json()["steps"]] == [0, 0, 0]

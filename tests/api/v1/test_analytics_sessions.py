@@ -1,5 +1,6 @@
-"""Sessions: the list (filters, cursor pages), the detail (THE dwell rule, the timeline) and a
-session's events page by page, on hand-made tours where every number is known."""
+"""Sessions: the list (filters, cursor pages), the detail (its counts and timeline) and a
+session's events page by page, on hand-made tours where every number is known. THE dwell rule
+itself is in test_analytics_dwell."""
 
 import uuid
 
@@ -7,130 +8,9 @@ import httpx
 import pytest
 
 from app.config import Settings
-from tests.api.v1.test_analytics_fixtures import (
-    SESSIONS,
-    Tenant,
-    Tour,
-    at,
-    get_ok,
-    record,
-    tenant_fixture,  # noqa: F401 (fixture tenant)
-)
-from tests.helpers import BATCH
+from tests.api.v1.analytics_data import SESSIONS, Tenant, Tour, at, get_ok, record
 
 DEFAULTS = Settings(_env_file=None)
-
-
-def rooms_of(detail: dict) -> dict[str, tuple[float, int]]:
-    return {room["room"]: (room["dwell_seconds"], room["visits"]) for room in detail["rooms"]}
-
-
-async def test_dwell_follows_the_rule_for_every_kind_of_duration(tenant: Tenant) -> None:
-    start = at("2021-01-04T10:00:00")
-    session_id = await record(
-        tenant.client,
-        Tour(
-            start=start,
-            end=start + 100,
-            events=[
-                (0, "room_view", {"room_name": "Living Room"}),  # measured: 10
-                (5, "gaze", {"target": "TV Wall", "duration": 3}),  # not a place event
-                (10, "room_view", {"room_name": " Kitchen ", "duration": "12.5"}),  # explicit
-                (20, "zone_enter", {"zone_name": "Balcony", "duration": "1,77,50,078:30:03"}),
-                (22, "room_view", {"room_name": 5}),  # a number is no name: not a place event
-                (30, "zone_exit", {"zone_name": "Balcony"}),  # ends Balcony: 10
-                (40, "room_view", {"room_name": "  "}),  # blank: not a place event
-                (45, "room_view", {"room_name": "Kitchen", "duration": -3}),  # measured: 5
-                (50, "room_view", {"room_name": "Study", "duration": 86400.5}),  # measured: 10
-                (60, "room_view", {"room_name": "Study", "duration": True}),  # measured: 10
-                (70, "room_view", {"room_name": "Bedroom", "duration": 86400}),  # the edge
-                (80, "zone_enter", {"zone_name": "Hall", "duration": " 7e0 "}),  # explicit 7
-                (90, "room_view", {"room_name": "Bedroom", "duration": ""}),  # until end: 10
-                (95, "position", {"x": 1.0, "y": 2.0, "z": 160.0}),
-            ],
-        ),
-    )
-
-    detail = await get_ok(tenant.client, f"{SESSIONS}/{session_id}")
-
-    assert rooms_of(detail) == {
-        "Bedroom": (86410.0, 2),
-        "Study": (20.0, 2),
-        "Kitchen": (17.5, 2),
-        "Balcony": (10.0, 1),
-        "Living Room": (10.0, 1),
-        "Hall": (7.0, 1),
-    }
-    assert [room["room"] for room in detail["rooms"]] == [
-        "Bedroom",
-        "Study",
-        "Kitchen",
-        "Balcony",
-        "Living Room",
-        "Hall",
-    ]
-
-
-async def test_last_place_of_an_open_session_lasts_until_its_last_activity(
-    tenant: Tenant,
-) -> None:
-    start = at("2021-01-05T10:00:00")
-    session_id = await record(
-        tenant.client,
-        Tour(
-            start=start,
-            end=None,
-            events=[
-                (0, "room_view", {"room_name": "Kitchen"}),
-                (50.25, "position", {"x": 1.0, "y": 2.0, "z": 160.0}),
-            ],
-        ),
-    )
-
-    detail = await get_ok(tenant.client, f"{SESSIONS}/{session_id}")
-
-    assert detail["session"]["status"] == "active"
-    assert detail["session"]["duration_seconds"] is None
-    assert rooms_of(detail) == {"Kitchen": (50.25, 1)}
-
-
-async def test_place_event_after_the_end_dwells_zero_and_ends_the_one_before(
-    tenant: Tenant,
-) -> None:
-    start = at("2021-01-06T10:00:00")
-    session_id = await record(
-        tenant.client,
-        Tour(
-            start=start,
-            end=start + 20,
-            events=[(10, "room_view", {"room_name": "A"}), (30, "room_view", {"room_name": "B"})],
-        ),
-    )
-
-    detail = await get_ok(tenant.client, f"{SESSIONS}/{session_id}")
-
-    assert rooms_of(detail) == {"A": (20.0, 1), "B": (0.0, 1)}
-
-
-async def test_place_events_at_the_same_instant_follow_the_order_they_were_stored(
-    tenant: Tenant,
-) -> None:
-    start = at("2021-01-07T10:00:00")
-    session_id = await record(tenant.client, Tour(start=start, end=start + 30))
-    for name in ("First", "Second"):  # two requests: two transactions, two created_at
-        event = {
-            "event_type": "room_view",
-            "timestamp": start + 10,
-            "event_data": {"room_name": name},
-        }
-        response = await tenant.client.post(
-            BATCH, json={"session_id": session_id, "events": [event]}
-        )
-        assert response.status_code == 202
-
-    detail = await get_ok(tenant.client, f"{SESSIONS}/{session_id}")
-
-    assert rooms_of(detail) == {"Second": (20.0, 1), "First": (0.0, 1)}
 
 
 async def test_detail_has_the_session_its_counts_and_its_timeline_in_order(

@@ -20,11 +20,10 @@ from scripts.tour_truth import (
     room_dwell,
     session_seconds,
 )
-from tests.api.v1.test_analytics_fixtures import (
+from tests.api.v1.analytics_data import (
     SESSIONS,
     Tenant,
     get_ok,
-    tenant_fixture,  # noqa: F401 (fixture tenant)
 )
 
 SETTINGS = Settings(_env_file=None)

@@ -1,5 +1,6 @@
-"""Per-event and per-batch limits through the real app: batch size, event_type, event_data size,
-depth and numbers, and the session labels. Each limit at its edge and one past it."""
+"""Per-event and per-batch limits through the real app: batch size, event_type and event_id,
+event_data size, depth and numbers (session labels: test_label_limits). Each limit at its edge
+and one past it."""
 
 import json
 import time
@@ -13,9 +14,7 @@ import pytest
 from tests.conftest import AppFactory
 from tests.helpers import (
     BATCH,
-    COMPLETE,
     EVENT,
-    START,
     count_events,
     distinct_events,
     event,
@@ -26,7 +25,6 @@ JSON_CONTENT = {"content-type": "application/json"}
 DEFAULT_MAX_EVENT_DATA_BYTES = 16_384
 DEFAULT_MAX_EVENT_DATA_DEPTH = 10
 DEFAULT_MAX_BATCH_EVENTS = 1000
-MAX_LABEL_LENGTH = 256
 
 
 def canonical_size(event_data: Any) -> int:
@@ -233,6 +231,36 @@ async def test_invalid_event_type_in_the_single_event_endpoint_is_a_422(
     assert response.status_code == 422
     assert [problem["loc"] for problem in response.json()["detail"]] == [["body", "event_type"]]
     assert await count_events(db, session_id) == 0
+
+
+@pytest.mark.parametrize(
+    ("setting", "field", "at_limit", "past_limit"),
+    [
+        ("MAX_EVENT_TYPE_LENGTH", "event_type", "t" * 8, "t" * 9),
+        ("MAX_EVENT_ID_LENGTH", "event_id", "e" * 8, "e" * 9),
+    ],
+)
+async def test_configured_event_text_limits_are_the_edge(
+    app_with: AppFactory,
+    db: asyncpg.Connection,
+    setting: str,
+    field: str,
+    at_limit: str,
+    past_limit: str,
+) -> None:
+    async with app_with(**{setting: 8}) as client:
+        session_id = await start_session(client)
+        events = [event(at=time.time(), **{field: at_limit}), event(**{field: past_limit})]
+        response = await client.post(BATCH, json={"session_id": session_id, "events": events})
+
+    await assert_rejected_in_batch(
+        response,
+        db,
+        session_id=session_id,
+        sent_events=events,
+        expected={1: (field, "is longer than 8 characters")},
+    )
+    assert await count_events(db, session_id) == 1
 
 
 # --- event_data size, depth and numbers -----------------------------------------------------
@@ -454,94 +482,3 @@ async def test_events_of_the_wrong_shape_in_a_batch_are_rejected_one_by_one(
         },
     )
     assert await stored_event_types(db, session_id) == ["valid"]
-
-
-# --- session labels -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("field", ["customer_id", "property_id", "device_type"])
-@pytest.mark.parametrize("path", [START, COMPLETE])
-async def test_session_label_of_256_characters_is_stored(
-    client: httpx.AsyncClient, db: asyncpg.Connection, path: str, field: str
-) -> None:
-    label = "é" * MAX_LABEL_LENGTH
-    now = time.time()
-    body = {"session_start": now - 60, "session_end": now, field: label}
-
-    response = await client.post(path, json=body)
-
-    assert response.status_code == 201, response.text
-    stored = await db.fetchval(
-        f"SELECT {field} FROM vr_sessions WHERE id = $1",
-        uuid.UUID(response.json()["session_id"]),
-    )
-    assert stored == label
-
-
-@pytest.mark.parametrize("field", ["customer_id", "property_id", "device_type"])
-@pytest.mark.parametrize("path", [START, COMPLETE])
-async def test_session_label_of_257_characters_is_a_422_naming_the_field(
-    client: httpx.AsyncClient, db: asyncpg.Connection, path: str, field: str
-) -> None:
-    label = "x" * (MAX_LABEL_LENGTH + 1)
-    now = time.time()
-
-    response = await client.post(
-        path, json={"session_start": now - 60, "session_end": now, field: label}
-    )
-
-    assert response.status_code == 422
-    [problem] = response.json()["detail"]
-    assert problem["loc"] == ["body", field]
-    assert "256" in problem["msg"]
-    assert await db.fetchval(f"SELECT count(*) FROM vr_sessions WHERE {field} = $1", label) == 0
-
-
-@pytest.mark.parametrize(
-    ("setting", "field", "at_limit", "past_limit"),
-    [
-        ("MAX_EVENT_TYPE_LENGTH", "event_type", "t" * 8, "t" * 9),
-        ("MAX_EVENT_ID_LENGTH", "event_id", "e" * 8, "e" * 9),
-    ],
-)
-async def test_configured_event_text_limits_are_the_edge(
-    app_with: AppFactory,
-    db: asyncpg.Connection,
-    setting: str,
-    field: str,
-    at_limit: str,
-    past_limit: str,
-) -> None:
-    async with app_with(**{setting: 8}) as client:
-        session_id = await start_session(client)
-        events = [event(at=time.time(), **{field: at_limit}), event(**{field: past_limit})]
-        response = await client.post(BATCH, json={"session_id": session_id, "events": events})
-
-    await assert_rejected_in_batch(
-        response,
-        db,
-        session_id=session_id,
-        sent_events=events,
-        expected={1: (field, "is longer than 8 characters")},
-    )
-    assert await count_events(db, session_id) == 1
-
-
-async def test_configured_label_limit_is_the_edge(app_with: AppFactory) -> None:
-    async with app_with(MAX_LABEL_LENGTH=8) as client:
-        accepted = await client.post(
-            START, json={"session_start": time.time(), "property_id": "p" * 8}
-        )
-        refused = await client.post(
-            START, json={"session_start": time.time(), "property_id": "p" * 9}
-        )
-
-    assert accepted.status_code == 201
-    assert refused.status_code == 422
-    assert refused.json()["detail"] == [
-        {
-            "type": "value_error",
-            "loc": ["body", "property_id"],
-            "msg": "is longer than 8 characters",
-        }
-    ]

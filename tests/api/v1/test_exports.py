@@ -1,88 +1,35 @@
 """Exports: exact rows and formats, periods and filters, project isolation, errors before the
-stream, 50,000 rows streamed in chunks, a stream cut by the database or by the client, and the
-figures of generated tours."""
+stream, and the figures of generated tours (many rows and broken streams:
+test_exports_streaming)."""
 
-import asyncio
-import csv
 import io
 import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 
-from app.core.database import Database
-from app.main import create_app
-from app.services.access import ALL_SCOPES, AccessService
-from app.services.export_service import ExportSlots
+from app.services.access import AccessService
 from scripts.export import CsvRowCounter, NdjsonWriter
 from scripts.tour_generator import generate_tours, send_tours
 from scripts.tour_truth import event_data
-from tests.conftest import make_settings, serve
+from tests.api.v1.export_files import (
+    EVENT_HEADER,
+    SESSION_HEADER,
+    csv_rows,
+    iso,
+    ndjson_lines,
+)
+from tests.conftest import create_project_key, serve_app
 from tests.helpers import BATCH, END, START
 
 T0 = float(int(time.time()) - 5 * 3600)
-EVENT_HEADER = [
-    "id",
-    "session_id",
-    "event_id",
-    "event_type",
-    "timestamp",
-    "client_timestamp",
-    "received_at",
-    "customer_id",
-    "property_id",
-    "event_data",
-]
-SESSION_HEADER = [
-    "id",
-    "customer_id",
-    "property_id",
-    "device_type",
-    "status",
-    "end_reason",
-    "started_at",
-    "ended_at",
-    "duration_seconds",
-    "last_activity_at",
-]
 TRICKY_ROOM = 'Kitchen, "big"\nsecond line'
-BULK_ROWS = 50_000
-
-
-def iso(seconds: float) -> str:
-    """As exports write times: ISO 8601 UTC with microseconds and Z."""
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-async def new_project_key(database_dsn: str, name: str) -> tuple[uuid.UUID, str]:
-    database = await Database.connect(
-        database_dsn,
-        min_size=1,
-        max_size=2,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    try:
-        access = AccessService(database)
-        project = await access.create_project(name, actor="tests")
-        key = await access.create_key(
-            project_id=project.id, name="tests", scopes=ALL_SCOPES, actor="tests"
-        )
-    finally:
-        await database.close()
-    return project.id, key.secret
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict, status: int) -> dict:
@@ -92,10 +39,12 @@ async def post(client: httpx.AsyncClient, path: str, body: dict, status: int) ->
 
 
 @pytest.fixture(scope="module")
-async def project(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[dict[str, Any]]:
+async def project(
+    access: AccessService, database_dsn: str, client: httpx.AsyncClient
+) -> AsyncIterator[dict[str, Any]]:
     """A project of its own with three sessions and three events, all known here."""
-    project_id, key = await new_project_key(database_dsn, "exports")
-    async with serve(create_app(make_settings(database_dsn)), api_key=key) as own:
+    project_id, key, _ = await create_project_key(access, "exports")
+    async with serve_app(database_dsn, api_key=key) as own:
         sessions = {"s1": str(uuid.uuid4()), "s2": str(uuid.uuid4()), "s3": str(uuid.uuid4())}
         starts = {"s1": T0, "s2": T0 + 50, "s3": T0 + 200}
         labels = {
@@ -148,15 +97,6 @@ async def project(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator
             "events": events,
             "event_ids": ids,
         }
-
-
-def csv_rows(response: httpx.Response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.text, newline="")))
-
-
-def ndjson_lines(response: httpx.Response) -> list[dict]:
-    assert response.text.endswith("\n")
-    return [json.loads(line) for line in response.text.splitlines()]
 
 
 async def test_events_csv_has_a_header_and_every_value_exactly(project):
@@ -283,200 +223,14 @@ async def test_exports_need_a_key(client):
     assert response.status_code == 401
 
 
-# Many rows, and streams that break.
-
-
-@pytest.fixture(scope="module")
-async def bulk(database_dsn: str, db: asyncpg.Connection) -> dict[str, Any]:
-    """50,000 events over 50 sessions of a project of their own, written directly."""
-    project_id, key = await new_project_key(database_dsn, "bulk export")
-    await db.execute(
-        """
-        INSERT INTO vr_sessions (id, project_id, started_at, status, customer_id, property_id,
-                                 last_seen_at, last_activity_at)
-        SELECT md5('bulk' || $1::uuid::text || n)::uuid, $1, to_timestamp($2 + n), 'active',
-               'cust_' || n, 'prop_bulk', now(), now()
-        FROM generate_series(1, 50) AS n
-        """,
-        project_id,
-        T0,
-    )
-    await db.execute(
-        """
-        INSERT INTO tracking_events (project_id, session_id, event_id, event_type, timestamp,
-                                     client_timestamp, event_data, received_at)
-        SELECT $1::uuid, md5('bulk' || $1::uuid::text || (1 + n % 50))::uuid, gen_random_uuid(),
-               'position', to_timestamp($2 + n / 100.0), to_timestamp($2 + n / 100.0),
-               jsonb_build_object('x', n, 'y', n % 7, 'z', 160), now()
-        FROM generate_series(1, $3::integer) AS n
-        """,
-        project_id,
-        T0,
-        BULK_ROWS,
-    )
-    return {"project_id": project_id, "key": key}
-
-
-async def test_fifty_thousand_rows_stream_in_order_in_both_formats(database_dsn, bulk):
-    app = create_app(make_settings(database_dsn, ANALYTICS_EXPORT_CHUNK_ROWS=1000))
-    async with serve(app, api_key=bulk["key"]) as bulk_client:
-        ndjson = await bulk_client.get("/api/v1/exports/events", params={"format": "ndjson"})
-        lines = ndjson.text.splitlines()
-        assert len(lines) == BULK_ROWS + 1
-        assert json.loads(lines[-1]) == {"complete": True, "rows": BULK_ROWS}
-        xs = [json.loads(line)["event_data"]["x"] for line in lines[:-1]]
-        assert xs == list(range(1, BULK_ROWS + 1))
-        response = await bulk_client.get("/api/v1/exports/events")
-        assert response.headers["x-export-rows"] == str(BULK_ROWS)
-        rows = csv_rows(response)
-        assert len(rows) == BULK_ROWS + 1 and rows[0] == EVENT_HEADER
-
-
-@asynccontextmanager
-async def started(app: FastAPI) -> AsyncIterator[Any]:
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
-        yield manager.app
-
-
-async def call_asgi(
-    asgi: Any, key: str, path: str, query: str, on_body: Callable[[dict], Awaitable[None]]
-) -> list[dict]:
-    """One GET straight through the ASGI app, so the test sees each chunk as it is sent and can
-    act between two of them."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"nexero.test"), (b"x-api-key", key.encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("nexero.test", 80),
-        "state": {},
-    }
-    messages: list[dict] = []
-    requested = False
-
-    async def receive() -> dict:
-        nonlocal requested
-        if not requested:
-            requested = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict) -> None:
-        messages.append(message)
-        if message["type"] == "http.response.body":
-            await on_body(message)
-
-    await asgi(scope, receive, send)
-    return messages
-
-
-async def export_backends(db: asyncpg.Connection) -> list[int]:
-    """Connections of the app inside an export's snapshot."""
-    return await db.fetch(
-        """
-        SELECT pid FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'nexero'
-          AND state LIKE 'idle in transaction%' AND query LIKE 'FETCH % FROM export_%'
-        """
-    )
-
-
-async def test_database_failure_mid_stream_cuts_it_and_says_so(database_dsn, db, bulk):
-    app = create_app(make_settings(database_dsn, ANALYTICS_EXPORT_CHUNK_ROWS=100))
-    terminated: list[int] = []
-
-    async def kill_the_export_connection(message: dict) -> None:
-        if not terminated and message["body"]:
-            backends = await export_backends(db)
-            assert len(backends) == 1
-            terminated.append(backends[0]["pid"])
-            await db.execute("SELECT pg_terminate_backend($1)", backends[0]["pid"])
-
-    async with started(app) as asgi:
-        messages = await call_asgi(
-            asgi, bulk["key"], "/api/v1/exports/events", "format=ndjson", kill_the_export_connection
-        )
-        assert messages[0]["type"] == "http.response.start" and messages[0]["status"] == 200
-        bodies = [message for message in messages if message["type"] == "http.response.body"]
-        # Never completed: every body message says more is coming.
-        assert all(message.get("more_body") for message in bodies)
-        lines = b"".join(message["body"] for message in bodies).decode().splitlines()
-        trailer = json.loads(lines[-1])
-        assert trailer["complete"] is False
-        assert trailer["rows"] == len(lines) - 1 < BULK_ROWS
-        # The app recovers: the next export is whole.
-        again = await call_asgi(
-            asgi, bulk["key"], "/api/v1/exports/sessions", "format=ndjson", _ignore
-        )
-        last = json.loads(b"".join(m.get("body", b"") for m in again[1:]).splitlines()[-1])
-        assert last == {"complete": True, "rows": 50}
-
-
-async def _ignore(message: dict) -> None:
-    return None
-
-
-async def test_client_gone_mid_stream_releases_the_slot_and_the_connection(database_dsn, db, bulk):
-    app = create_app(
-        make_settings(
-            database_dsn, ANALYTICS_EXPORT_CHUNK_ROWS=100, ANALYTICS_EXPORT_MAX_CONCURRENT=1
-        )
-    )
-    chunks = 0
-
-    async def hang_up_after_two_chunks(message: dict) -> None:
-        nonlocal chunks
-        chunks += 1
-        if chunks == 2:
-            raise OSError("client went away")
-
-    async with started(app) as asgi:
-        await call_asgi(
-            asgi, bulk["key"], "/api/v1/exports/events", "format=ndjson", hang_up_after_two_chunks
-        )
-        # Released by the response itself, not later by the garbage collector.
-        assert app.state.export_slots.running == 0
-        # No transaction left open, and the only slot is free again.
-        assert not await db.fetchval(
-            """
-            SELECT count(*) FROM pg_stat_activity
-            WHERE datname = current_database() AND application_name = 'nexero'
-              AND state LIKE 'idle in transaction%'
-            """
-        )
-        again = await call_asgi(asgi, bulk["key"], "/api/v1/exports/sessions", "", _ignore)
-        assert again[0]["status"] == 200
-
-
-async def test_exports_past_the_concurrency_setting_answer_503(database_dsn, bulk):
-    app = create_app(make_settings(database_dsn, ANALYTICS_EXPORT_MAX_CONCURRENT=1))
-    slots = ExportSlots(1)
-    app.state.export_slots = slots
-    async with serve(app, api_key=bulk["key"]) as limited:
-        async with slots.hold():
-            busy = await limited.get("/api/v1/exports/sessions")
-            assert busy.status_code == 503
-            assert "Retry-After" in busy.headers
-            assert "exports are running" in busy.json()["detail"]
-        assert (await limited.get("/api/v1/exports/sessions")).status_code == 200
-
-
 # Generated tours: what was sent is what is exported.
 
 
-async def test_generated_tours_export_every_event_sent(database_dsn, client):
-    _, key = await new_project_key(database_dsn, "export tours")
+async def test_generated_tours_export_every_event_sent(database_dsn, access):
+    own_project = await create_project_key(access, "export tours")
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
     tours = generate_tours(seed=5, customers=5, properties=2, start=start, days=10)
-    async with serve(create_app(make_settings(database_dsn)), api_key=key) as own:
+    async with serve_app(database_dsn, api_key=own_project.key) as own:
         await send_tours(own, tours)
         response = await own.get("/api/v1/exports/events", params={"format": "ndjson"})
         lines = ndjson_lines(response)

@@ -7,19 +7,16 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from app.core.database import Database
-from app.main import create_app
-from app.services.access import ALL_SCOPES, AccessService
+from app.services.access import AccessService
 from scripts.tour_generator import Tour, generate_tours, send_tours
 from scripts.tour_truth import event_data, place_name
-from tests.conftest import AppFactory, make_settings, serve
+from tests.conftest import AppFactory, create_project_key, serve_app
 from tests.helpers import BATCH, END, start_session
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -347,37 +344,14 @@ async def test_heatmap_needs_a_key(client, dataset):
 # Another project, with generated tours.
 
 
-@asynccontextmanager
-async def project_client(database_dsn: str, name: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client whose key belongs to a new project (all scopes)."""
-    database = await Database.connect(
-        database_dsn,
-        min_size=1,
-        max_size=2,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    try:
-        access = AccessService(database)
-        project = await access.create_project(name, actor="tests")
-        key = await access.create_key(
-            project_id=project.id, name="tests", scopes=ALL_SCOPES, actor="tests"
-        )
-    finally:
-        await database.close()
-    async with serve(create_app(make_settings(database_dsn)), api_key=key.secret) as client:
-        yield client
-
-
 @pytest.fixture(scope="module")
 async def tours_project(
-    database_dsn: str, client: httpx.AsyncClient
+    access: AccessService, database_dsn: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, list[Tour]]]:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
     tours = generate_tours(seed=11, customers=8, properties=2, start=start, days=14)
-    async with project_client(database_dsn, "heatmap tours") as other:
+    heatmap_tours = await create_project_key(access, "heatmap tours")
+    async with serve_app(database_dsn, api_key=heatmap_tours.key) as other:
         await send_tours(other, tours)
         yield other, tours
 

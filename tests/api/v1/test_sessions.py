@@ -8,11 +8,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.helpers import COMPLETE, END, START, fguid, start_session
-
-
-def status_url(session_id: str) -> str:
-    return f"/api/v1/unreal/session/{session_id}/status"
+from tests.helpers import COMPLETE, END, START, fguid, start_session, status_url
 
 
 async def test_complete_session_is_created_with_the_contract_shape(

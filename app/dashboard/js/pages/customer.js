@@ -6,7 +6,7 @@ import { barChart } from "../charts.js";
 import { card, h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
-import { leadFactors, scoringNote, statusBadge, tierBadge } from "../widgets.js";
+import { leadFactors, pageLink, scoringNote, statusBadge, tierBadge } from "../widgets.js";
 
 export async function render({ id, period }) {
   const [summary, sessions] = await Promise.all([
@@ -74,14 +74,7 @@ function propertiesPanel(summary) {
       columns: [
         {
           title: "Property",
-          value: (row) =>
-            row.property_id
-              ? h(
-                  "a",
-                  { href: pageHash(`properties/${encodeURIComponent(row.property_id)}`) },
-                  row.property_id,
-                )
-              : format.NONE,
+          value: (row) => pageLink("properties", row.property_id),
           testid: "property",
         },
         {

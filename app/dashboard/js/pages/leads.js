@@ -5,7 +5,7 @@ import { getJson } from "../api.js";
 import { h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
-import { leadFactors, scoringNote, tierBadge } from "../widgets.js";
+import { leadFactors, pageLink, pageNumberOf, pager, scoringNote, tierBadge } from "../widgets.js";
 
 const TIERS = ["hot", "warm", "cold"];
 
@@ -17,7 +17,7 @@ export async function render({ period, params }) {
     tier,
     cursor: params.get("cursor"),
   });
-  const pageNumber = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  const pageNumber = pageNumberOf(params);
   const firstRank = (pageNumber - 1) * answer.limit + 1;
   return h(
     "div",
@@ -50,12 +50,7 @@ export async function render({ period, params }) {
           },
           {
             title: "Customer",
-            value: (lead) =>
-              h(
-                "a",
-                { href: pageHash(`customers/${encodeURIComponent(lead.customer_id)}`) },
-                lead.customer_id,
-              ),
+            value: (lead) => pageLink("customers", lead.customer_id),
             testid: "customer",
           },
           {
@@ -79,27 +74,7 @@ export async function render({ period, params }) {
           },
         ],
       }),
-      h(
-        "div",
-        { class: "pager" },
-        pageNumber > 1
-          ? h(
-              "a",
-              { href: pageHash("leads", { tier }), dataset: { testid: "page-first" } },
-              "First page",
-            )
-          : null,
-        answer.next_cursor
-          ? h(
-              "a",
-              {
-                href: pageHash("leads", { tier, cursor: answer.next_cursor, page: pageNumber + 1 }),
-                dataset: { testid: "page-next" },
-              },
-              "Next page →",
-            )
-          : h("span", { class: "note", dataset: { testid: "page-end" } }, "End of the list."),
-      ),
+      pager({ path: "leads", filters: { tier }, answer, pageNumber }),
       scoringNote(answer.scoring),
     ),
   );

@@ -1,19 +1,16 @@
-// Properties: the ones the period's latest sessions visited, each with its overview figures,
-// and a form to open any property's report. API: GET /sessions (one page) for the names, then
-// GET /overview?property_id=... for each.
+// Properties: every property with sessions started in the period, a page at a time, each with
+// its sessions, unique customers and latest session; and a form to open any property's report.
+// API: GET /properties (cursor pagination).
 
 import { getJson } from "../api.js";
 import { h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
+import { pageLink, pageNumberOf, pager } from "../widgets.js";
 
-export async function render({ period }) {
-  const names = await recentProperties(period);
-  const query = { from: period.from, to: period.to };
-  const overviews = await Promise.all(
-    names.map((name) => getJson("/overview", { ...query, property_id: name })),
-  );
-  const rows = names.map((name, index) => ({ name, kpis: overviews[index].kpis }));
+export async function render({ period, params }) {
+  const answer = await listProperties(period, params.get("cursor"));
+  const names = answer.properties.map((row) => row.property_id);
   return h(
     "div",
     { dataset: { testid: "page-properties" } },
@@ -25,66 +22,51 @@ export async function render({ period }) {
     ),
     panel("Open a property's report", {}, propertyChooser(names, "")),
     panel(
-      "Properties of the latest sessions",
+      `Page ${pageNumberOf(params)}`,
       { dataset: { testid: "properties-panel" } },
       table({
         testid: "properties",
-        rows,
+        rows: answer.properties,
         empty: "No session in this period.",
         columns: [
           {
             title: "Property",
-            value: (row) =>
-              h(
-                "a",
-                {
-                  href: pageHash(`properties/${encodeURIComponent(row.name)}`),
-                  dataset: { testid: "property-link" },
-                },
-                row.name,
-              ),
+            value: (row) => pageLink("properties", row.property_id, { testid: "property-link" }),
             testid: "name",
           },
           {
             title: "Sessions",
-            value: (row) => format.count(row.kpis.sessions.value),
+            value: (row) => format.count(row.sessions),
             numeric: true,
             testid: "sessions",
           },
           {
             title: "Unique customers",
-            value: (row) => format.count(row.kpis.unique_customers.value),
+            value: (row) => format.count(row.unique_customers),
             numeric: true,
             testid: "customers",
           },
           {
-            title: "Median duration",
-            value: (row) => format.duration(row.kpis.median_duration_seconds.value),
-            numeric: true,
-            testid: "median",
-          },
-          {
-            title: "Engaged",
-            value: (row) => format.percent(row.kpis.engaged_rate.value),
-            numeric: true,
-            testid: "engaged",
+            title: "Last session (UTC)",
+            value: (row) => format.time(row.last_session_at),
+            testid: "last",
           },
         ],
       }),
-      h(
-        "p",
-        { class: "note" },
-        "The properties visited by the period's latest sessions (one page of the sessions " +
-          "list); type any other property id above.",
-      ),
+      pager({
+        path: "properties",
+        filters: {},
+        answer,
+        pageNumber: pageNumberOf(params),
+        note: `${format.count(answer.properties.length)} on this page (up to ${answer.limit}).`,
+      }),
     ),
   );
 }
 
-/** The properties of the period's latest sessions (one page of GET /sessions), sorted. */
-export async function recentProperties(period) {
-  const recent = await getJson("/sessions", { from: period.from, to: period.to });
-  return [...new Set(recent.sessions.map((session) => session.property_id).filter(Boolean))].sort();
+/** A page of the properties with sessions started in the period (GET /properties). */
+export function listProperties(period, cursor = null) {
+  return getJson("/properties", { from: period.from, to: period.to, cursor });
 }
 
 /** A form to open any property's report, suggesting `names`. */

@@ -8,16 +8,17 @@ import { card, h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
 import { heatmapImage } from "./heatmap.js";
-import { propertyChooser, recentProperties } from "./properties.js";
+import { listProperties, propertyChooser } from "./properties.js";
 
 const BIN_CHOICES = [32, 64, 128];
 const DEFAULT_BINS = 64;
 
 export async function render({ id, period, params }) {
-  const [report, names] = await Promise.all([
+  const [report, properties] = await Promise.all([
     getJson(`/properties/${encodeURIComponent(id)}/report`, { from: period.from, to: period.to }),
-    recentProperties(period),
+    listProperties(period),
   ]);
+  const names = properties.properties.map((row) => row.property_id);
   return h(
     "div",
     { dataset: { testid: "page-property", propertyId: id } },
@@ -33,11 +34,15 @@ export async function render({ id, period, params }) {
     h(
       "div",
       { class: "grid" },
-      timedPanel("Points of interest", "pois", report.pois, "Visits"),
-      timedPanel("Gaze targets", "gaze", report.gaze_targets, "Gazes"),
-      timedPanel("Views", "views", report.views, "Views"),
-      countedPanel("Interactions by object", "interactions", report.interactions, "Interactions"),
-      countedPanel("Unit selections", "units", report.unit_selections, "Selections"),
+      namesPanel("Points of interest", "pois", report.pois, "Visits", { timed: true }),
+      namesPanel("Gaze targets", "gaze", report.gaze_targets, "Gazes", { timed: true }),
+      namesPanel("Views", "views", report.views, "Views", { timed: true }),
+      namesPanel("Interactions by object", "interactions", report.interactions, "Interactions", {
+        timed: false,
+      }),
+      namesPanel("Unit selections", "units", report.unit_selections, "Selections", {
+        timed: false,
+      }),
     ),
   );
 }
@@ -136,11 +141,21 @@ function roomsPanel(report) {
   );
 }
 
-function timedPanel(title, testid, list, countTitle) {
+/**
+ * A ranked list of names (POIs, gaze targets, views: `timed`, with a chart of their seconds;
+ * interactions, unit selections: counted only) as a table of count and sessions.
+ */
+function namesPanel(title, testid, list, countTitle, { timed }) {
+  const column = (heading, field, show, id) => ({
+    title: heading,
+    value: (item) => show(item[field]),
+    numeric: true,
+    testid: id,
+  });
   return panel(
     title,
     { dataset: { testid: `property-${testid}` } },
-    list.items.length
+    timed && list.items.length
       ? barChart({
           testid: `property-${testid}-chart`,
           label: `${title}: total seconds`,
@@ -154,52 +169,10 @@ function timedPanel(title, testid, list, countTitle) {
       rows: list.items,
       columns: [
         { title: "Name", value: (item) => item.name, testid: "name" },
-        {
-          title: "Time",
-          value: (item) => format.duration(item.seconds),
-          numeric: true,
-          testid: "seconds",
-        },
-        {
-          title: countTitle,
-          value: (item) => format.count(item.count),
-          numeric: true,
-          testid: "count",
-        },
-        {
-          title: "Sessions",
-          value: (item) => format.count(item.sessions),
-          numeric: true,
-          testid: "sessions",
-        },
-      ],
-    }),
-    shownOf(list),
-  );
-}
-
-function countedPanel(title, testid, list, countTitle) {
-  return panel(
-    title,
-    { dataset: { testid: `property-${testid}` } },
-    table({
-      testid,
-      rows: list.items,
-      columns: [
-        { title: "Name", value: (item) => item.name, testid: "name" },
-        {
-          title: countTitle,
-          value: (item) => format.count(item.count),
-          numeric: true,
-          testid: "count",
-        },
-        {
-          title: "Sessions",
-          value: (item) => format.count(item.sessions),
-          numeric: true,
-          testid: "sessions",
-        },
-      ],
+        timed ? column("Time", "seconds", format.duration, "seconds") : null,
+        column(countTitle, "count", format.count, "count"),
+        column("Sessions", "sessions", format.count, "sessions"),
+      ].filter(Boolean),
     }),
     shownOf(list),
   );

@@ -7,7 +7,7 @@ import { barChart } from "../charts.js";
 import { h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
-import { statusBadge } from "../widgets.js";
+import { pageLink, statusBadge } from "../widgets.js";
 import { heatmapImage } from "./heatmap.js";
 
 export async function render({ id }) {
@@ -45,24 +45,12 @@ function factsPanel(detail) {
       fact(
         "Customer",
         "session-customer",
-        session.customer_id
-          ? h(
-              "a",
-              { href: pageHash(`customers/${encodeURIComponent(session.customer_id)}`) },
-              session.customer_id,
-            )
-          : format.NONE,
+        pageLink("customers", session.customer_id),
       ),
       fact(
         "Property",
         "session-property",
-        session.property_id
-          ? h(
-              "a",
-              { href: pageHash(`properties/${encodeURIComponent(session.property_id)}`) },
-              session.property_id,
-            )
-          : format.NONE,
+        pageLink("properties", session.property_id),
       ),
       fact("Device", "session-device", session.device_type ?? format.NONE),
       fact("Status", "session-status", statusBadge(session)),

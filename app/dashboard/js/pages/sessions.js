@@ -5,8 +5,10 @@ import { getJson } from "../api.js";
 import { h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
-import { statusBadge } from "../widgets.js";
+import { pageLink, pageNumberOf, pager, statusBadge } from "../widgets.js";
 
+// Filters kept in the fragment (and across pages).
+const FILTERS = ["property", "customer", "device", "status", "order"];
 // Filter fields of the form: [parameter in the fragment, API parameter, label].
 const TEXT_FILTERS = [
   ["property", "property_id", "Property"],
@@ -26,7 +28,7 @@ export async function render({ period, params }) {
     query[apiName] = params.get(name)?.trim();
   }
   const answer = await getJson("/sessions", query);
-  const pageNumber = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  const pageNumber = pageNumberOf(params);
   return h(
     "div",
     { dataset: { testid: "page-sessions" } },
@@ -41,7 +43,13 @@ export async function render({ period, params }) {
       `Page ${pageNumber}`,
       { dataset: { testid: "sessions-panel" } },
       sessionsTable(answer.sessions),
-      pager(params, answer, pageNumber),
+      pager({
+        path: "sessions",
+        filters: Object.fromEntries(FILTERS.map((name) => [name, params.get(name)])),
+        answer,
+        pageNumber,
+        note: `${format.count(answer.sessions.length)} on this page (up to ${answer.limit}).`,
+      }),
     ),
   );
 }
@@ -88,7 +96,7 @@ function filterForm(params) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const filters = {};
-    for (const name of ["property", "customer", "device", "status", "order"]) {
+    for (const name of FILTERS) {
       filters[name] = form.elements[name].value.trim();
     }
     window.location.hash = pageHash("sessions", filters);
@@ -134,26 +142,12 @@ function sessionsTable(sessions) {
       },
       {
         title: "Customer",
-        value: (session) =>
-          session.customer_id
-            ? h(
-                "a",
-                { href: pageHash(`customers/${encodeURIComponent(session.customer_id)}`) },
-                session.customer_id,
-              )
-            : format.NONE,
+        value: (session) => pageLink("customers", session.customer_id),
         testid: "customer",
       },
       {
         title: "Property",
-        value: (session) =>
-          session.property_id
-            ? h(
-                "a",
-                { href: pageHash(`properties/${encodeURIComponent(session.property_id)}`) },
-                session.property_id,
-              )
-            : format.NONE,
+        value: (session) => pageLink("properties", session.property_id),
         testid: "property",
       },
       { title: "Device", value: (session) => session.device_type ?? format.NONE, testid: "device" },
@@ -166,40 +160,4 @@ function sessionsTable(sessions) {
       },
     ],
   });
-}
-
-function pager(params, answer, pageNumber) {
-  const filters = Object.fromEntries(
-    ["property", "customer", "device", "status", "order"].map((name) => [name, params.get(name)]),
-  );
-  return h(
-    "div",
-    { class: "pager" },
-    pageNumber > 1
-      ? h(
-          "a",
-          { href: pageHash("sessions", filters), dataset: { testid: "page-first" } },
-          "First page",
-        )
-      : null,
-    answer.next_cursor
-      ? h(
-          "a",
-          {
-            href: pageHash("sessions", {
-              ...filters,
-              cursor: answer.next_cursor,
-              page: pageNumber + 1,
-            }),
-            dataset: { testid: "page-next" },
-          },
-          "Next page →",
-        )
-      : h("span", { class: "note", dataset: { testid: "page-end" } }, "End of the list."),
-    h(
-      "span",
-      { class: "note" },
-      `${format.count(answer.sessions.length)} on this page (up to ${answer.limit}).`,
-    ),
-  );
 }
