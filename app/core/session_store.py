@@ -15,7 +15,9 @@ SESSION_COLUMNS = """
 # Common table expressions that record a request about session $2 of project $1 now and, if $3
 # is not null, activity at $3 (never later than now); `touched` holds the updated session, or
 # nothing when the project has no such session. A session the sweep closed while the headset
-# was away ends at its latest activity, which can still move later. Shared by
+# was away ends at its latest activity, which can still move later. last_seen_at (indexed, for
+# the sweep) moves in steps of 5 seconds, so that most updates change no indexed column and
+# stay heap-only (no index writes); the timeout counts in minutes. Shared by
 # SessionStore.touch and the one-statement event insert (event_store).
 TOUCH_CTES = f"""
     activity AS (
@@ -26,7 +28,10 @@ TOUCH_CTES = f"""
     ),
     touched AS (
         UPDATE vr_sessions
-        SET last_seen_at = greatest(last_seen_at, now()),
+        SET last_seen_at = CASE
+                WHEN last_seen_at < now() - interval '5 seconds' THEN now()
+                ELSE last_seen_at
+            END,
             last_activity_at = activity.at,
             ended_at = CASE
                 WHEN end_reason = 'timed_out' THEN greatest(ended_at, activity.at)
@@ -142,6 +147,8 @@ class SessionStore:
         return _record(row)
 
     async def end(self, session_id: UUID, *, ended_at: datetime) -> SessionRecord | None:
+        """End the session as the client says, unless the client ended it already or
+        `ended_at` is before its start; None then, and when there is no such session."""
         row = await self._connection.fetchrow(
             f"""
             UPDATE vr_sessions
@@ -149,6 +156,7 @@ class SessionStore:
                 last_seen_at = greatest(last_seen_at, now()),
                 last_activity_at = greatest(last_activity_at, least($2, now()))
             WHERE id = $1 AND project_id = $3
+              AND end_reason IS DISTINCT FROM 'client' AND started_at <= $2
             RETURNING {SESSION_COLUMNS}
             """,
             session_id,

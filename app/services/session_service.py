@@ -74,9 +74,9 @@ class SessionService:
             raise InvalidInputError.single(
                 "body", "session_end", msg="must not be before session_start"
             )
-        async with self._database.transaction() as connection:
-            store = SessionStore(connection, self._project_id)
-            created = await store.insert(
+        # The common case in one statement, outside a transaction: a new session.
+        async with self._database.connection() as connection:
+            created = await SessionStore(connection, self._project_id).insert(
                 session_id=session_id,
                 started_at=started_at,
                 ended_at=ended_at,
@@ -84,8 +84,11 @@ class SessionService:
                 property_id=request.property_id,
                 device_type=request.device_type,
             )
-            if created is not None:
-                return created
+        if created is not None:
+            return created
+        # A retry, a later call about the same session, or a conflict: decided under a lock.
+        async with self._database.transaction() as connection:
+            store = SessionStore(connection, self._project_id)
             existing = await store.get(session_id, for_update=True)
             if existing is None:
                 # The id is another project's: say it is taken, and nothing about that session.
@@ -121,6 +124,14 @@ class SessionService:
         timeout, since the client knows better when the tour stopped."""
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         ended_at = _server_time(clock, request.session_end, "session_end")
+        # The common case in one statement: an open (or timed-out) session ends.
+        async with self._database.connection() as connection:
+            ended = await SessionStore(connection, self._project_id).end(
+                request.session_id, ended_at=ended_at
+            )
+        if ended is not None:
+            return ended
+        # Unknown, ended by the client already, or an end before the start: find out which.
         async with self._database.transaction() as connection:
             store = SessionStore(connection, self._project_id)
             session = session_or_404(await store.get(request.session_id, for_update=True))
