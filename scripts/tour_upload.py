@@ -45,8 +45,10 @@ async def send_tours(
     concurrency: int = 4,
 ) -> UploadSummary:
     """Send each tour through the real API (session/start, tracking/batch in batches,
-    session/end), `concurrency` tours at a time. Raises TourUploadError on any non-2xx answer
-    or any event not processed. Safe to repeat: ids make retries duplicates, not copies."""
+    session/end), `concurrency` tours at a time, retrying after 429 and 503 as told by
+    Retry-After. Raises TourUploadError on any other non-2xx answer, on a 429/503 that
+    persists, or on any event not processed. Safe to repeat: ids make retries duplicates,
+    not copies."""
     pending = iter(list(tours))
     summary = UploadSummary()
 
@@ -84,10 +86,22 @@ async def _send_tour(
     summary.sessions += 1
 
 
+# Like a VR client: wait as told and send the same request again after a 429 (rate limit) or a
+# 503 (transient trouble); ids make the retries safe.
+RETRIED_STATUSES = (429, 503)
+MAX_ATTEMPTS = 10
+
+
 async def _post(
     client: httpx.AsyncClient, path: str, body: dict[str, Any], *, expected: int
 ) -> dict[str, Any]:
-    response = await client.post(path, json=body)
+    for _ in range(MAX_ATTEMPTS - 1):
+        response = await client.post(path, json=body)
+        if response.status_code not in RETRIED_STATUSES:
+            break
+        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+    else:
+        response = await client.post(path, json=body)
     if response.status_code != expected:
         request_id = response.headers.get("X-Request-ID", "-")
         raise TourUploadError(

@@ -28,6 +28,8 @@ from scripts.tour_truth import (
     timestamp_us,
 )
 from scripts.tour_upload import TourUploadError
+from tests.conftest import AppFactory
+from tests.helpers import count_events
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -463,3 +465,19 @@ def test_property_figures_count_timed_events_by_their_explicit_duration_only() -
 
 def _us(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+async def test_tours_sent_past_the_rate_limit_wait_and_arrive_whole(
+    app_with: AppFactory, db: asyncpg.Connection
+) -> None:
+    """A service with its default rate limits: the sender waits as told, like a VR client."""
+    tours = generate_tours(seed=5, customers=2, properties=1, start=START)
+    async with app_with(
+        RATE_LIMIT_ENABLED=True, RATE_LIMIT_INGEST_PER_SECOND=50, RATE_LIMIT_INGEST_BURST=5
+    ) as client:
+        summary = await send_tours(client, tours, batch_size=50)
+
+    assert summary.sessions == len(tours)
+    assert summary.events == sum(len(tour.events) for tour in tours)
+    for tour in tours:
+        assert await count_events(db, tour.session_id) == len(tour.events)
