@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     ANALYTICS_EXPORT_CHUNK_ROWS: int = Field(default=2000, ge=1, le=100_000)
     # Exports running at once per worker; each holds a pooled connection while it streams.
     ANALYTICS_EXPORT_MAX_CONCURRENT: int = Field(default=2, ge=1, le=100)
+    # Of those, how many one project may run at once: one read key cannot take every slot.
+    ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT: int = Field(default=1, ge=1, le=100)
+    # A client that takes no chunk for this long is abandoned: its slot, pooled connection and
+    # snapshot are released (a stalled download would hold them, and vacuum, forever).
+    ANALYTICS_EXPORT_STALL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
     @classmethod
@@ -179,6 +184,11 @@ class Settings(BaseSettings):
         if self.ANALYTICS_LEAD_WARM_MIN_SCORE > self.ANALYTICS_LEAD_HOT_MIN_SCORE:
             raise ValueError(
                 "ANALYTICS_LEAD_WARM_MIN_SCORE must not exceed ANALYTICS_LEAD_HOT_MIN_SCORE"
+            )
+        if self.ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT > self.ANALYTICS_EXPORT_MAX_CONCURRENT:
+            raise ValueError(
+                "ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT must not exceed "
+                "ANALYTICS_EXPORT_MAX_CONCURRENT"
             )
         return self
 

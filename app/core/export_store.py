@@ -30,6 +30,8 @@ def iso_utc(column: str) -> str:
 class Column:
     name: str
     sql: str
+    numeric: bool = False
+    """A number PostgreSQL formats (never client text): CSV writes it as it is."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class ExportTable:
     @property
     def header(self) -> list[str]:
         return [column.name for column in self.columns]
+
+    @property
+    def text_columns(self) -> tuple[int, ...]:
+        """The positions of the columns that hold text (every one but the numbers)."""
+        return tuple(index for index, column in enumerate(self.columns) if not column.numeric)
 
     def select_sql(self, *, as_json: bool, by_property: bool) -> str:
         if as_json:
@@ -133,7 +140,7 @@ SESSIONS = ExportTable(
         Column("end_reason", "session.end_reason"),
         Column("started_at", iso_utc("session.started_at")),
         Column("ended_at", iso_utc("session.ended_at")),
-        Column("duration_seconds", "session.duration_seconds"),
+        Column("duration_seconds", "session.duration_seconds", numeric=True),
         Column("last_activity_at", iso_utc("session.last_activity_at")),
     ),
     source=SESSIONS_SOURCE,

@@ -1,18 +1,23 @@
 """Exports: a period's events or sessions as CSV or NDJSON, streamed (scripts/export.py is the
 command-line equivalent, with a progress bar)."""
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS
+from app.config import Settings
 from app.models.exports import ExportFormat, ExportKind
 from app.models.periods import Period, PeriodDep
 from app.services.export_service import ExportService, ExportSlots, OpenExport
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"], responses=ACCESS_ERRORS)
 
@@ -21,7 +26,10 @@ EXPORT_ANSWERS: dict[int | str, dict] = {
     200: {
         "description": "The rows, streamed without Content-Length. X-Export-Rows says how many "
         "will follow (counted in the same snapshot). NDJSON ends with "
-        '{"complete": true, "rows": N}; a stream cut short lacks it.',
+        '{"complete": true, "rows": N}; a stream cut short lacks it. In CSV, a text value '
+        "starting with = + - @, a tab or a carriage return has a ' put before it, so that "
+        "spreadsheets show it as text (NDJSON values are exact). A client that takes no data "
+        "for ANALYTICS_EXPORT_STALL_SECONDS is cut off.",
         "headers": {
             ROW_COUNT_HEADER: {"description": "Rows in the export", "schema": {"type": "integer"}}
         },
@@ -41,8 +49,10 @@ EXPORT_ANSWERS: dict[int | str, dict] = {
         },
     },
     503: {
-        "description": "The database is unavailable, or ANALYTICS_EXPORT_MAX_CONCURRENT "
-        "exports are running already: retry after Retry-After."
+        "description": "The database is unavailable, or as many exports as allowed are "
+        "running already: ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT of this project, or "
+        "ANALYTICS_EXPORT_MAX_CONCURRENT in all (the message says which). Retry after "
+        "Retry-After."
     },
 }
 
@@ -51,7 +61,10 @@ def export_slots(request: Request, settings: SettingsDep) -> ExportSlots:
     """The worker's export slots, made on first use (tests may set app.state.export_slots)."""
     slots = getattr(request.app.state, "export_slots", None)
     if slots is None:
-        slots = ExportSlots(settings.ANALYTICS_EXPORT_MAX_CONCURRENT)
+        slots = ExportSlots(
+            total=settings.ANALYTICS_EXPORT_MAX_CONCURRENT,
+            per_project=settings.ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT,
+        )
         request.app.state.export_slots = slots
     return slots
 
@@ -68,11 +81,32 @@ def get_export_service(
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 
 
+class ClientStalledError(Exception):
+    """The client took nothing for the stall limit: its export is abandoned."""
+
+
+def give_up_after(seconds: float, send: Send) -> Send:
+    """`send`, raising ClientStalledError when one message waits longer than `seconds` for the
+    client (uvicorn's send waits while the connection's buffers are full: flow control)."""
+
+    async def send_or_give_up(message: Message) -> None:
+        deadline = asyncio.timeout(seconds)
+        try:
+            async with deadline:
+                await send(message)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise ClientStalledError from None
+
+    return send_or_give_up
+
+
 class ExportResponse(StreamingResponse):
     """Streams an open export and releases it however the response ends: read out, cut by
-    the client, or never started."""
+    the client, abandoned because the client stopped reading, or never started."""
 
-    def __init__(self, export: OpenExport) -> None:
+    def __init__(self, export: OpenExport, *, stall_seconds: float) -> None:
         super().__init__(
             export.body,
             media_type=export.media_type,
@@ -82,10 +116,21 @@ class ExportResponse(StreamingResponse):
             },
         )
         self._export = export
+        self._stall_seconds = stall_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, give_up_after(self._stall_seconds, send))
+        except ClientStalledError:
+            # Expected of a client that went quiet, not a fault of ours: no traceback. The
+            # response stays unfinished, so the server closes the connection.
+            logger.warning(
+                "export abandoned: its client took nothing for %s s; %d of %d rows sent",
+                self._stall_seconds,
+                self._export.rows_sent,
+                self._export.rows,
+                extra={"rows_sent": self._export.rows_sent, "rows": self._export.rows},
+            )
         finally:
             await self._export.aclose()
 
@@ -116,23 +161,27 @@ ExportQueryDep = Annotated[ExportQuery, Depends(export_query)]
 
 
 async def open_export(
-    service: ExportService, kind: ExportKind, query: ExportQuery
+    service: ExportService, settings: Settings, kind: ExportKind, query: ExportQuery
 ) -> ExportResponse:
     """Opened before the answer starts: a refusal is still a JSON error, not a broken file."""
     export = await service.open(
         kind, query.export_format, period=query.period, property_id=query.property_id
     )
-    return ExportResponse(export)
+    return ExportResponse(export, stall_seconds=settings.ANALYTICS_EXPORT_STALL_SECONDS)
 
 
 @router.get("/events", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
-async def export_events(service: ExportServiceDep, query: ExportQueryDep) -> ExportResponse:
+async def export_events(
+    service: ExportServiceDep, settings: SettingsDep, query: ExportQueryDep
+) -> ExportResponse:
     """The events whose (server) time is in [from, to), in time order, with their session's
     customer and property."""
-    return await open_export(service, ExportKind.EVENTS, query)
+    return await open_export(service, settings, ExportKind.EVENTS, query)
 
 
 @router.get("/sessions", response_class=StreamingResponse, responses=EXPORT_ANSWERS)
-async def export_sessions(service: ExportServiceDep, query: ExportQueryDep) -> ExportResponse:
+async def export_sessions(
+    service: ExportServiceDep, settings: SettingsDep, query: ExportQueryDep
+) -> ExportResponse:
     """The sessions that started in [from, to), in start order."""
-    return await open_export(service, ExportKind.SESSIONS, query)
+    return await open_export(service, settings, ExportKind.SESSIONS, query)
