@@ -22,6 +22,12 @@ from app.core.migrations import apply_migrations
 from app.services.access import AccessService, parse_scopes
 
 
+def say(line: str) -> None:
+    """The command's answer, on standard output: what the operator asked to see (a key shown
+    once, a listing), not a log line, so not through logging (whose lines are JSON)."""
+    sys.stdout.write(line + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     groups = parser.add_subparsers(dest="group", required=True)
@@ -98,36 +104,36 @@ async def run(arguments: argparse.Namespace, settings: Settings) -> None:
                     actor=actor,
                 )
                 record = created.record
-                print(
+                say(
                     f"created key {record.id} ({record.name}) in project {record.project_id}, "
                     f"scopes {','.join(record.scopes)}"
                 )
-                print("the key (shown only now; send it as the X-API-Key header):")
-                print(created.secret)
+                say("the key (shown only now; send it as the X-API-Key header):")
+                say(created.secret)
             case "keys", "list":
                 for key in await access.list_keys(arguments.project):
                     state = (
                         f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
                     )
                     used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
-                    print(
+                    say(
                         f"{key.id}  {key.key_prefix}…  project {key.project_id}  "
                         f"{','.join(key.scopes):<18} last used {used:<16}  {state}  {key.name}"
                     )
             case "keys", "revoke":
                 revoked = await access.revoke_key(arguments.key_id, project_id=None, actor=actor)
-                print(f"revoked key {revoked.id} ({revoked.name}) at {revoked.revoked_at:%c %Z}")
+                say(f"revoked key {revoked.id} ({revoked.name}) at {revoked.revoked_at:%c %Z}")
             case "projects", "create":
                 project = await access.create_project(arguments.name, actor=actor)
-                print(f"created project {project.id} ({project.name})")
+                say(f"created project {project.id} ({project.name})")
             case "projects", "list":
                 for project in await access.list_projects():
-                    print(f"{project.id}  {project.created_at:%Y-%m-%d}  {project.name}")
+                    say(f"{project.id}  {project.created_at:%Y-%m-%d}  {project.name}")
             case "projects", "rename":
                 project = await access.rename_project(
                     arguments.project_id, arguments.name, actor=actor
                 )
-                print(f"renamed project {project.id} to {project.name}")
+                say(f"renamed project {project.id} to {project.name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,6 +141,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(run(arguments, get_settings()))
     except NexeroError as error:
-        print(f"error: {error.message}", file=sys.stderr)
+        sys.stderr.write(f"error: {error.message}\n")
         return 1
     return 0

@@ -247,28 +247,18 @@ class AccessService:
     ) -> CreatedKey:
         """A new key for the project; `secret` only for a value chosen by the operator
         (NEXERO_BOOTSTRAP_KEY), which must exist nowhere yet."""
-        secret = secret or generate_key()
         async with self._database.transaction() as connection:
             store = AccessStore(connection)
             if await store.get_project(project_id) is None:
                 raise NotFoundError("Project not found")
-            record = await store.insert_key(
+            return await _insert_audited_key(
+                store,
                 project_id=project_id,
                 name=check_name(name),
-                key_prefix=key_prefix(secret),
-                key_hash=hash_key(secret),
-                scopes=sorted(scopes),
-            )
-            if record is None:
-                raise ConflictError("A key with this value exists already")
-            await store.audit(
-                project_id=project_id,
+                scopes=scopes,
                 actor=actor,
-                action="key.created",
-                target=str(record.id),
-                details={"name": record.name, "scopes": record.scopes},
+                secret=secret or generate_key(),
             )
-        return CreatedKey(record=record, secret=secret)
 
     async def list_keys(self, project_id: uuid.UUID | None) -> list[ApiKeyRecord]:
         async with self._database.connection() as connection:
@@ -320,24 +310,14 @@ class AccessService:
             await store.lock_first_key()
             if await store.count_keys():
                 return None
-            secret = generate_key()
-            record = await store.insert_key(
+            return await _insert_audited_key(
+                store,
                 project_id=DEFAULT_PROJECT_ID,
                 name="quick start",
-                key_prefix=key_prefix(secret),
-                key_hash=hash_key(secret),
-                scopes=sorted(ALL_SCOPES),
-            )
-            if record is None:
-                raise ConflictError("A key with this value exists already")
-            await store.audit(
-                project_id=DEFAULT_PROJECT_ID,
+                scopes=ALL_SCOPES,
                 actor="quick start",
-                action="key.created",
-                target=str(record.id),
-                details={"name": record.name, "scopes": record.scopes},
+                secret=generate_key(),
             )
-        return CreatedKey(record=record, secret=secret)
 
     async def has_keys(self) -> bool:
         async with self._database.connection() as connection:
@@ -347,3 +327,32 @@ class AccessService:
         async with self._database.connection() as connection:
             rows = await AccessStore(connection).audit_entries(project_id, limit=limit)
         return [dict(row) for row in rows]
+
+
+async def _insert_audited_key(
+    store: AccessStore,
+    *,
+    project_id: uuid.UUID,
+    name: str,
+    scopes: frozenset[Scope],
+    actor: str,
+    secret: str,
+) -> CreatedKey:
+    """Store a key and its audit entry (in the caller's transaction)."""
+    record = await store.insert_key(
+        project_id=project_id,
+        name=name,
+        key_prefix=key_prefix(secret),
+        key_hash=hash_key(secret),
+        scopes=sorted(scopes),
+    )
+    if record is None:
+        raise ConflictError("A key with this value exists already")
+    await store.audit(
+        project_id=project_id,
+        actor=actor,
+        action="key.created",
+        target=str(record.id),
+        details={"name": record.name, "scopes": record.scopes},
+    )
+    return CreatedKey(record=record, secret=secret)
