@@ -15,7 +15,8 @@ from tests.helpers import COMPLETE, START
 @pytest.fixture
 async def other_project_key(access: AccessService) -> str:
     """A key (all scopes) of a new project, next to the default project of `client`."""
-    return (await create_project_key(access, f"other {uuid.uuid4().hex[:8]}")).key
+    tenant = await create_project_key(access, f"other {uuid.uuid4().hex[:8]}")
+    return tenant.key
 
 
 async def test_the_same_idempotency_key_in_two_projects_opens_two_sessions(
