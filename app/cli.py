@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from app.config import Settings, get_settings
-from app.core.access_store import DEFAULT_PROJECT_ID
-from app.core.database import Database
-from app.core.embedded_postgres import EmbeddedPostgres
-from app.core.errors import NexeroError
-from app.core.migrations import apply_migrations
-from app.services.access import AccessService, parse_scopes
+from app.db.database import Database
+from app.db.embedded_postgres import EmbeddedPostgres
+from app.db.migrations import apply_migrations
+from app.domain.access import DEFAULT_PROJECT_ID
+from app.errors import NexeroError
+from app.services.access.keys import AccessService, parse_scopes
 
 
 def say(line: str) -> None:

@@ -21,22 +21,22 @@ from app.api.middleware import (
 )
 from app.api.v1 import admin, analytics, exports, heatmap, unreal
 from app.config import Settings, get_settings
-from app.core.database import Database
-from app.core.embedded_postgres import EmbeddedPostgres
-from app.core.errors import (
+from app.db.database import Database
+from app.db.embedded_postgres import EmbeddedPostgres
+from app.db.migrations import apply_migrations
+from app.errors import (
     InvalidInputError,
     NexeroError,
     RateLimitedError,
     ServiceUnavailableError,
     UnauthorizedError,
 )
-from app.core.logging import configure_logging
-from app.core.migrations import apply_migrations
 from app.models.fields import problem_message
-from app.services.access import KeyVerifier
-from app.services.bootstrap import ensure_access
-from app.services.rate_limiter import RateLimiter
-from app.services.session_sweeper import sweep_inactive_sessions
+from app.observability.logging import configure_logging
+from app.services.access.bootstrap import ensure_access
+from app.services.access.keys import KeyVerifier
+from app.services.access.rate_limiter import RateLimiter
+from app.services.ingestion.sweeper import sweep_inactive_sessions
 
 logger = logging.getLogger(__name__)
 

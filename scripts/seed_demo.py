@@ -2,8 +2,8 @@
 
     .venv/bin/python scripts/seed_demo.py --base-url http://127.0.0.1:8000
 
-The tours come from scripts/tour_generator.py (same seed, same tours) and go through the real
-ingestion API (scripts/tour_upload.py) with an admin key (--api-key, env NEXERO_API_KEY or
+The tours come from scripts/tours/generator.py (same seed, same tours) and go through the real
+ingestion API (scripts/tours/upload.py) with an admin key (--api-key, env NEXERO_API_KEY or
 .nexero/api-key: the quick start's key has every scope). A read-only key is then created for
 the dashboard and printed with the link to open; it is shown only this once.
 """
@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 if __package__:  # imported as scripts.seed_demo
-    from scripts.tour_generator import generate_tours
-    from scripts.tour_upload import TourUploadError, find_api_key, send_tours
+    from scripts.tours.generator import generate_tours
+    from scripts.tours.upload import TourUploadError, find_api_key, send_tours
 else:  # run as python scripts/seed_demo.py
-    from tour_generator import generate_tours
-    from tour_upload import TourUploadError, find_api_key, send_tours
+    from tours.generator import generate_tours
+    from tours.upload import TourUploadError, find_api_key, send_tours
 
 KEYS_PATH = "/api/v1/admin/keys"
 

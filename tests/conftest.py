@@ -19,10 +19,10 @@ from fastapi import FastAPI
 from starlette import types as asgi
 
 from app.config import Settings
-from app.core.database import Database
-from app.core.embedded_postgres import EmbeddedPostgres
+from app.db.database import Database
+from app.db.embedded_postgres import EmbeddedPostgres
 from app.main import create_app
-from app.services.access import ALL_SCOPES, AccessService, Scope
+from app.services.access.keys import ALL_SCOPES, AccessService, Scope
 from tests.helpers import TEST_API_KEY
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -10,14 +10,14 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.config import Settings
-from app.core.database import Database
-from app.core.errors import ForbiddenError
-from app.services.access import AccessService, Caller, KeyVerifier, Scope
+from app.db.database import Database
+from app.errors import ForbiddenError
+from app.services.access.keys import AccessService, Caller, KeyVerifier, Scope
+from app.services.access.rate_limiter import RateLimiter
 from app.services.erasure import ErasureService
-from app.services.health_service import HealthService
-from app.services.rate_limiter import RateLimiter
-from app.services.session_service import SessionService
-from app.services.tracking_service import TrackingService
+from app.services.health import HealthService
+from app.services.ingestion.sessions import SessionService
+from app.services.ingestion.tracking import TrackingService
 
 
 async def get_app_settings(request: Request) -> Settings:

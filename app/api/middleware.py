@@ -10,7 +10,7 @@ import zlib
 from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.logging import request_id_var
+from app.observability.logging import request_id_var
 
 logger = logging.getLogger("nexero.request")
 

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.core.access_store import ApiKeyRecord
+from app.domain.access import ApiKeyRecord
 from app.models.fields import UtcDateTime, storable_text
 
 ScopeName = Literal["ingest", "read", "admin"]

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 from pydantic import BeforeValidator, WithJsonSchema
 
-from app.core.errors import InvalidInputError
+from app.errors import InvalidInputError
 
 # A "+" in a query string arrives as a space: "2025-03-01T10:00:00 02:00" meant +02:00.
 SPACED_OFFSET = re.compile(

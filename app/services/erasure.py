@@ -4,10 +4,11 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from app.core.access_store import AccessStore
-from app.core.database import Database
-from app.core.session_store import ErasedCounts, erase_customer
-from app.services.access import Caller
+from app.db.database import Database
+from app.domain.sessions import ErasedCounts
+from app.services.access.keys import Caller
+from app.stores.access import AccessStore
+from app.stores.sessions import erase_customer
 
 
 @dataclass(frozen=True)

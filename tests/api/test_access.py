@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from app.services.access import key_prefix
+from app.services.access.keys import key_prefix
 from tests.conftest import AppFactory
 from tests.helpers import (
     BATCH,

@@ -19,7 +19,7 @@ import pytest
 from starlette.routing import Mount
 
 from app.main import create_app
-from app.services.access import ALL_SCOPES, AccessService, Scope
+from app.services.access.keys import ALL_SCOPES, AccessService, Scope
 from tests.conftest import make_settings
 from tests.helpers import (
     BATCH,

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from scripts.tour_generator import Tour
+from scripts.tours.generator import Tour
 from tests.live_server import LiveServer
 
 # The live server's page size (ANALYTICS_PAGE_SIZE_DEFAULT): small, so that the seeded sessions

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from scripts.tour_generator import generate_tours, send_tours
+from scripts.tours.generator import generate_tours, send_tours
 from tests.browser.browsing import (
     CHROMIUM,
     CHROMIUM_ARGS,

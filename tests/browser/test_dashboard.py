@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scripts.tour_truth import customer_figures, property_figures, room_dwell
+from scripts.tours.truth import customer_figures, property_figures, room_dwell
 from tests.browser.browsing import (
     CHROMIUM,
     PAGE_SIZE,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.core.errors import InvalidInputError
+from app.errors import InvalidInputError
 from app.models.periods import Period, parse_moment
 
 MARCH_FIRST_8_UTC = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -18,7 +18,7 @@ from app.models.admin import (
     ProjectResponse,
     key_fields,
 )
-from app.services.access import parse_scopes
+from app.services.access.keys import parse_scopes
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ACCESS_ERRORS | UNAVAILABLE)
 

@@ -8,21 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS, UNAVAILABLE
-from app.models.analytics import (
-    ORDER_DESCRIPTION,
-    EventListResponse,
-    EventResponse,
-    Label,
-    PeriodResponse,
-    PropertyListResponse,
-    PropertySummaryResponse,
-    RoomDwellResponse,
-    SessionDetailResponse,
-    SessionListResponse,
-    SessionResponse,
-    TimelineEntry,
-)
-from app.models.analytics_leads import (
+from app.models.analytics.leads import (
     CustomerRooms,
     CustomerSummaryResponse,
     LeadListResponse,
@@ -31,7 +17,7 @@ from app.models.analytics_leads import (
     PropertyTimeResponse,
     TierCounts,
 )
-from app.models.analytics_reports import (
+from app.models.analytics.reports import (
     CountedNames,
     DailySeriesResponse,
     DayResponse,
@@ -46,9 +32,23 @@ from app.models.analytics_reports import (
     RankedRooms,
     TimedNames,
 )
+from app.models.analytics.sessions import (
+    ORDER_DESCRIPTION,
+    EventListResponse,
+    EventResponse,
+    Label,
+    PeriodResponse,
+    PropertyListResponse,
+    PropertySummaryResponse,
+    RoomDwellResponse,
+    SessionDetailResponse,
+    SessionListResponse,
+    SessionResponse,
+    TimelineEntry,
+)
 from app.models.fields import SessionId
 from app.models.periods import BoundedPeriodDep, PeriodDep
-from app.services.analytics_service import AnalyticsService, SessionFilters
+from app.services.analytics.service import AnalyticsService, SessionFilters
 
 
 def get_analytics_service(

@@ -15,7 +15,7 @@ from app.api.responses import ACCESS_ERRORS
 from app.config import Settings
 from app.models.exports import ExportFormat, ExportKind
 from app.models.periods import Period, PeriodDep
-from app.services.export_service import ExportService, ExportSlots, OpenExport
+from app.services.analytics.exports import ExportService, ExportSlots, OpenExport
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from app.models.heatmap import (
     Plane,
 )
 from app.models.periods import PeriodDep
-from app.services.heatmap_service import (
+from app.services.analytics.heatmaps import (
     DEFAULT_BINS,
     DEFAULT_IMAGE_HEIGHT,
     DEFAULT_IMAGE_WIDTH,

@@ -23,7 +23,7 @@ from app.models.unreal import (
     TrackingBatchRequest,
     TrackingEventRequest,
 )
-from app.services.session_service import SessionStatus
+from app.services.ingestion.sessions import SessionStatus
 
 router = APIRouter(prefix="/api/v1/unreal", tags=["unreal"], responses=ACCESS_ERRORS)
 

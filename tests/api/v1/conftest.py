@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.services.access import AccessService, Scope
+from app.services.access.keys import AccessService, Scope
 from tests.api.v1.analytics_data import Tenant, january_tours, record
 from tests.conftest import create_project_key, serve_app
 

@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.core.access_store import DEFAULT_PROJECT_ID
-from app.services.access import AccessService
+from app.domain.access import DEFAULT_PROJECT_ID
+from app.services.access.keys import AccessService
 from tests.conftest import create_project_key
 from tests.helpers import (
     BATCH,

@@ -4,9 +4,9 @@ them, open sessions, place events after the end or at the same instant."""
 
 import uuid
 
-from scripts.tour_generator import Tour as GeneratedTour
-from scripts.tour_generator import send_tours
-from scripts.tour_truth import room_dwell
+from scripts.tours.generator import Tour as GeneratedTour
+from scripts.tours.generator import send_tours
+from scripts.tours.truth import room_dwell
 from tests.api.v1.analytics_data import SESSIONS, Tenant, Tour, at, get_ok, record
 from tests.helpers import BATCH
 

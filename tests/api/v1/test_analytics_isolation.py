@@ -5,7 +5,7 @@ shows; another project's session is as absent as one that never existed."""
 import httpx
 import pytest
 
-from app.services.access import AccessService, Scope
+from app.services.access.keys import AccessService, Scope
 from tests.api.v1.analytics_data import SESSIONS, Tenant, Tour, at, get_ok, record
 from tests.conftest import create_project_key, serve_app
 

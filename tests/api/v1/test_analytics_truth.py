@@ -1,6 +1,6 @@
-"""The analytics API against the ground truth: synthetic tours (scripts/tour_generator.py) go
+"""The analytics API against the ground truth: synthetic tours (scripts/tours/generator.py) go
 through the real ingestion API into a project of their own, and every figure is compared,
-exactly, with what plain Python computes from the tours alone (scripts/tour_truth.py, and the
+exactly, with what plain Python computes from the tours alone (scripts/tours/truth.py, and the
 lead, overview and funnel definitions of docs/analytics.md written out below)."""
 
 import statistics
@@ -11,8 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from app.config import Settings
-from scripts.tour_generator import Tour, generate_tours, send_tours
-from scripts.tour_truth import (
+from scripts.tours.generator import Tour, generate_tours, send_tours
+from scripts.tours.truth import (
     customer_figures,
     event_counts,
     place_stays,

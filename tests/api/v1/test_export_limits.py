@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.main import create_app
-from app.services.access import AccessService
+from app.services.access.keys import AccessService
 from tests.api.v1.export_files import (
     body_of,
     call_asgi,

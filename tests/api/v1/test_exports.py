@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.services.access import AccessService
+from app.services.access.keys import AccessService
 from scripts.export import CsvRowCounter, NdjsonWriter
-from scripts.tour_generator import generate_tours, send_tours
-from scripts.tour_truth import event_data
+from scripts.tours.generator import generate_tours, send_tours
+from scripts.tours.truth import event_data
 from tests.api.v1.export_files import (
     EVENT_HEADER,
     SESSION_HEADER,

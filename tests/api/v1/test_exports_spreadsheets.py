@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.services.access import AccessService, Scope
-from app.services.export_service import csv_bytes
+from app.services.access.keys import AccessService, Scope
+from app.services.analytics.exports import csv_bytes
 from tests.api.v1.export_files import EVENT_HEADER, SESSION_HEADER, csv_rows, ndjson_lines
 from tests.conftest import create_project_key, serve_app
 from tests.helpers import BATCH, END, START

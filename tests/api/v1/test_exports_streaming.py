@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from app.main import create_app
-from app.services.access import AccessService
+from app.services.access.keys import AccessService
 from tests.api.v1.export_files import (
     EVENT_HEADER,
     call_asgi,

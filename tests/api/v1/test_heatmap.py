@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.services.access import AccessService
-from scripts.tour_generator import Tour, generate_tours, send_tours
-from scripts.tour_truth import event_data, place_name
+from app.services.access.keys import AccessService
+from scripts.tours.generator import Tour, generate_tours, send_tours
+from scripts.tours.truth import event_data, place_name
 from tests.conftest import AppFactory, create_project_key, serve_app
 from tests.helpers import BATCH, END, start_session
 

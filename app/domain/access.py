@@ -1,0 +1,28 @@
+"""Projects and API keys as the database layer hands them over."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+DEFAULT_PROJECT_ID = UUID("00000000-0000-0000-0000-000000000001")
+"""The project of data written before keys existed (created by migration 0003)."""
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    id: UUID
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    id: UUID
+    project_id: UUID
+    name: str
+    key_prefix: str
+    key_hash: bytes
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None

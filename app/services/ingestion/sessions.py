@@ -1,0 +1,237 @@
+"""Session lifecycle: start, complete, end, heartbeat, status, and the inactivity timeout."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from app.config import Settings
+from app.db.database import Database
+from app.domain.access import DEFAULT_PROJECT_ID
+from app.domain.sessions import SessionRecord
+from app.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
+from app.models.unreal import CompleteSessionRequest, SessionEndRequest, SessionStartRequest
+from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
+from app.stores import sessions as session_store
+from app.stores.sessions import SessionStore
+
+SESSION_NOT_FOUND = "Session not found"
+# Ids derived from an Idempotency-Key (one namespace per endpoint, so a key reused on the other
+# endpoint names another session) or from a complete session's own content.
+START_KEY_NAMESPACE = uuid.UUID("2b8c5d0e-4f1a-5c3b-8e7d-9a0b1c2d3e4f")
+COMPLETE_KEY_NAMESPACE = uuid.UUID("5d1e7a2b-3c4f-5a6b-9c8d-0e1f2a3b4c5d")
+COMPLETE_CONTENT_NAMESPACE = uuid.UUID("8a7b6c5d-4e3f-5a1b-8c2d-3e4f5a6b7c8d")
+IDENTITY_FIELDS = ("customer_id", "property_id", "device_type")
+
+
+@dataclass(frozen=True)
+class SessionStatus:
+    session: SessionRecord
+    duration_so_far: float | None
+
+
+class SessionService:
+    """The sessions of one project (the caller's)."""
+
+    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
+        self._database = database
+        self._settings = settings
+        self._project_id = project_id
+
+    async def start(
+        self, request: SessionStartRequest, *, idempotency_key: str | None = None
+    ) -> SessionRecord:
+        """Open a session. Repeating a start with the same session id (or Idempotency-Key)
+        returns that session."""
+        session_id = request.session_id or (
+            derived_session_id(START_KEY_NAMESPACE, idempotency_key, project_id=self._project_id)
+            if idempotency_key
+            else uuid.uuid4()
+        )
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        return await self._create(request, session_id=session_id, clock=clock, ended_at=None)
+
+    async def create_complete(
+        self, request: CompleteSessionRequest, *, idempotency_key: str | None = None
+    ) -> SessionRecord:
+        """Record a whole session at once (the original client's legacy call). Without a
+        session id or Idempotency-Key, the session's own content identifies it, so the legacy
+        client's retries are safe too."""
+        session_id = _complete_session_id(request, idempotency_key, project_id=self._project_id)
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        ended_at = _server_time(clock, request.session_end, "session_end")
+        return await self._create(request, session_id=session_id, clock=clock, ended_at=ended_at)
+
+    async def _create(
+        self,
+        request: SessionStartRequest,
+        *,
+        session_id: uuid.UUID,
+        clock: RequestClock,
+        ended_at: datetime | None,
+    ) -> SessionRecord:
+        self._check_label_lengths(request)
+        started_at = _server_time(clock, request.session_start, "session_start")
+        if ended_at is not None and ended_at < started_at:
+            raise InvalidInputError.single(
+                "body", "session_end", msg="must not be before session_start"
+            )
+        # The common case in one statement, outside a transaction: a new session.
+        async with self._database.connection() as connection:
+            created = await SessionStore(connection, self._project_id).insert(
+                session_id=session_id,
+                started_at=started_at,
+                ended_at=ended_at,
+                customer_id=request.customer_id,
+                property_id=request.property_id,
+                device_type=request.device_type,
+            )
+        if created is not None:
+            return created
+        # A retry, a later call about the same session, or a conflict: decided under a lock.
+        async with self._database.transaction() as connection:
+            store = SessionStore(connection, self._project_id)
+            existing = await store.get(session_id, for_update=True)
+            if existing is None:
+                # The id is another project's: say it is taken, and nothing about that session.
+                raise ConflictError(f"session_id {session_id} is already in use; send another id")
+            _ensure_same_identity(existing, request)
+            if _adds_labels(existing, request):
+                existing = session_or_404(
+                    await store.fill_labels(
+                        session_id,
+                        customer_id=request.customer_id,
+                        property_id=request.property_id,
+                        device_type=request.device_type,
+                    )
+                )
+            if ended_at is None or existing.end_reason == "client":
+                return existing
+            # A complete-session call for a session opened by /session/start ends it.
+            _ensure_not_before_start(ended_at, existing)
+            return session_or_404(await store.end(session_id, ended_at=ended_at))
+
+    def _check_label_lengths(self, request: SessionStartRequest) -> None:
+        limit = self._settings.MAX_LABEL_LENGTH
+        problems = [
+            FieldProblem(loc=("body", field), msg=f"is longer than {limit} characters")
+            for field in IDENTITY_FIELDS
+            if len(getattr(request, field) or "") > limit
+        ]
+        if problems:
+            raise InvalidInputError(problems)
+
+    async def end(self, request: SessionEndRequest) -> SessionRecord:
+        """Close a session. Ending twice returns the first result; a client end replaces a
+        timeout, since the client knows better when the tour stopped."""
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        ended_at = _server_time(clock, request.session_end, "session_end")
+        # The common case in one statement: an open (or timed-out) session ends.
+        async with self._database.connection() as connection:
+            ended = await SessionStore(connection, self._project_id).end(
+                request.session_id, ended_at=ended_at
+            )
+        if ended is not None:
+            return ended
+        # Unknown, ended by the client already, or an end before the start: find out which.
+        async with self._database.transaction() as connection:
+            store = SessionStore(connection, self._project_id)
+            session = session_or_404(await store.get(request.session_id, for_update=True))
+            if session.end_reason == "client":
+                return session
+            _ensure_not_before_start(ended_at, session)
+            return session_or_404(await store.end(request.session_id, ended_at=ended_at))
+
+    async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
+        """Record that the headset is still there."""
+        async with self._database.transaction() as connection:
+            store = SessionStore(connection, self._project_id)
+            return session_or_404(await store.touch(session_id, active_at=datetime.now(UTC)))
+
+    async def status(self, session_id: uuid.UUID) -> SessionStatus:
+        """The session as stored and, while it is active, how long it has run so far."""
+        async with self._database.connection() as connection:
+            session = session_or_404(
+                await SessionStore(connection, self._project_id).get(session_id)
+            )
+        running_for = None
+        if session.status == "active":
+            running_for = round((datetime.now(UTC) - session.started_at).total_seconds(), 3)
+        return SessionStatus(session=session, duration_so_far=running_for)
+
+
+async def close_inactive_sessions(database: Database, settings: Settings) -> int:
+    """Close, as timed_out, the active sessions of every project silent for
+    SESSION_TIMEOUT_MINUTES."""
+    idle_for = timedelta(minutes=settings.SESSION_TIMEOUT_MINUTES)
+    async with database.transaction() as connection:
+        return await session_store.close_inactive_sessions(connection, idle_for=idle_for)
+
+
+def session_or_404(session: SessionRecord | None) -> SessionRecord:
+    """The session, or the contract's 404 when there is none."""
+    if session is None:
+        raise NotFoundError(SESSION_NOT_FOUND)
+    return session
+
+
+def _server_time(clock: RequestClock, client_time: datetime, field: str) -> datetime:
+    try:
+        return clock.to_server_time(client_time)
+    except ImplausibleTimeError as error:
+        raise InvalidInputError.single("body", field, msg=str(error)) from None
+
+
+def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None:
+    if ended_at < session.started_at:
+        started = session.started_at.isoformat()
+        raise InvalidInputError.single(
+            "body", "session_end", msg=f"must not be before the session's start ({started})"
+        )
+
+
+def derived_session_id(namespace: uuid.UUID, name: str, *, project_id: uuid.UUID) -> uuid.UUID:
+    """A session id derived from a key or content, distinct per project, so that two projects
+    sending the same key never meet. The default project keeps the derivation of the time
+    before projects, so that retries of sessions recorded then still find them."""
+    if project_id == DEFAULT_PROJECT_ID:
+        return uuid.uuid5(namespace, name)
+    return uuid.uuid5(namespace, f"{project_id}|{name}")
+
+
+def _complete_session_id(
+    request: CompleteSessionRequest, idempotency_key: str | None, *, project_id: uuid.UUID
+) -> uuid.UUID:
+    """The client's id, else one derived from its Idempotency-Key, else from the session's own
+    content as the client sent it (times before skew correction, so retries match)."""
+    if request.session_id is not None:
+        return request.session_id
+    if idempotency_key:
+        return derived_session_id(COMPLETE_KEY_NAMESPACE, idempotency_key, project_id=project_id)
+    content = "|".join(
+        str(part)
+        for part in (
+            request.session_start.isoformat(),
+            request.session_end.isoformat(),
+            *(getattr(request, field) for field in IDENTITY_FIELDS),
+        )
+    )
+    return derived_session_id(COMPLETE_CONTENT_NAMESPACE, content, project_id=project_id)
+
+
+def _adds_labels(existing: SessionRecord, request: SessionStartRequest) -> bool:
+    return any(
+        getattr(existing, field) is None and getattr(request, field) is not None
+        for field in IDENTITY_FIELDS
+    )
+
+
+def _ensure_same_identity(existing: SessionRecord, request: SessionStartRequest) -> None:
+    """A session id may be repeated (retries, a later complete-session call) but not reused for
+    another customer, property or device. A label only one side has is no contradiction: the
+    request leaves it out, or fills in what the session lacked."""
+    for field in IDENTITY_FIELDS:
+        requested, stored = getattr(request, field), getattr(existing, field)
+        if requested is not None and stored is not None and requested != stored:
+            raise ConflictError(
+                f"session_id {existing.id} already belongs to a session with a different {field}"
+            )

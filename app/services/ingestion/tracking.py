@@ -1,0 +1,435 @@
+"""Event ingestion: validate each event on its own, store the valid ones in one statement, and
+account for every event: stored, duplicate, or rejected with its reason."""
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from app.config import Settings
+from app.db.database import Database
+from app.domain.events import EventRow, Rejection
+from app.errors import FieldProblem, InvalidInputError
+from app.models.fields import NOT_UNICODE, parse_session_id, problem_message
+from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
+from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
+from app.services.ingestion.sessions import session_or_404
+from app.stores.events import EventStore
+from app.stores.sessions import SessionStore
+
+CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
+CLIENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
+REUSED_EVENT_ID = "was already used in this session for a different event"
+
+
+class EventInvalidError(ValueError):
+    def __init__(self, field: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Fate:
+    """What became of one event of a request."""
+
+    kind: Literal["stored", "duplicate", "rejected"]
+    reason: str = ""
+    field: str | None = None
+
+
+STORED = Fate("stored")
+DUPLICATE = Fate("duplicate")
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: uuid.UUID
+    duplicate: bool
+    received_at: datetime
+
+
+@dataclass
+class BatchResult:
+    total: int
+    received_at: datetime
+    stored: int = 0
+    duplicates: list[tuple[int, uuid.UUID]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.stored + len(self.duplicates)
+
+    @property
+    def success_rate(self) -> float:
+        return round(100.0 * self.processed / self.total, 2) if self.total else 100.0
+
+
+class TrackingService:
+    """Event ingestion for the sessions of one project (the caller's)."""
+
+    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
+        self._database = database
+        self._settings = settings
+        self._project_id = project_id
+
+    async def track_event(
+        self, request: TrackingEventRequest, *, request_id: str | None = None
+    ) -> EventResult:
+        """Store one event; 422 if it is invalid, reuses an event_id, or PostgreSQL refuses it
+        (the last two are also kept in rejected_events, like a batch's)."""
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        try:
+            row = self._to_row(request, session_id=request.session_id, clock=clock)
+        except EventInvalidError as error:
+            raise InvalidInputError.single(
+                "body", error.field or "event", msg=error.reason
+            ) from None
+        stored = await self._store_in_one_statement(
+            request.session_id, [(0, row)], clock, active_at=row.timestamp
+        )
+        if stored is None:
+            stored = await self._store_in_transaction(
+                request.session_id, [(0, row)], clock, active_at=row.timestamp
+            )
+        fate = stored[0][0]
+        if fate.kind == "rejected":
+            payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
+            await self._record_rejections(
+                request.session_id,
+                [_rejection(0, payload, fate.reason, fate.field)],
+                request_id=request_id,
+                clock=clock,
+            )
+        if fate.kind == "rejected":
+            loc = ("body", fate.field) if fate.field else ("body",)
+            raise InvalidInputError([FieldProblem(loc=loc, msg=fate.reason)])
+        return EventResult(
+            event_id=row.event_id, duplicate=fate.kind == "duplicate", received_at=clock.received_at
+        )
+
+    async def track_batch(
+        self, request: TrackingBatchRequest, *, request_id: str | None = None
+    ) -> BatchResult:
+        """Store a batch. Invalid events never sink the others; each one not stored is recorded
+        in rejected_events and reported by index."""
+        limit = self._settings.MAX_BATCH_EVENTS
+        if len(request.events) > limit:
+            raise InvalidInputError.single(
+                "body",
+                "events",
+                msg=f"at most {limit} events per batch, got {len(request.events)}",
+            )
+        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        fates: dict[int, Fate] = {}
+        rows: dict[int, EventRow] = {}
+        first_index_of: dict[uuid.UUID, int] = {}
+        repeats: dict[int, int] = {}  # index -> index of the same event_id earlier in the batch
+        for index, raw_event in enumerate(request.events):
+            try:
+                row = self._raw_to_row(raw_event, session_id=request.session_id, clock=clock)
+            except EventInvalidError as error:
+                fates[index] = Fate("rejected", error.reason, error.field)
+                continue
+            rows[index] = row
+            if row.event_id in first_index_of:
+                repeats[index] = first_index_of[row.event_id]
+            else:
+                first_index_of[row.event_id] = index
+
+        firsts = [(index, row) for index, row in rows.items() if index not in repeats]
+        latest = max((row.timestamp for row in rows.values()), default=None)
+        stored = await self._store_in_one_statement(
+            request.session_id, firsts, clock, active_at=latest
+        )
+        if stored is None:
+            stored = await self._store_in_transaction(
+                request.session_id, firsts, clock, active_at=latest
+            )
+        first_fates, stored_content = stored
+        fates |= first_fates
+        for index, first_index in repeats.items():
+            fates[index] = _fate_of_repeat(
+                rows[index],
+                first=rows[first_index],
+                first_fate=fates[first_index],
+                stored_content=stored_content,
+            )
+        result = _batch_result(request, fates, rows, received_at=clock.received_at)
+        await self._record_rejections(
+            request.session_id, result.rejections, request_id=request_id, clock=clock
+        )
+        return result
+
+    async def _store_in_one_statement(
+        self,
+        session_id: uuid.UUID,
+        rows: Sequence[tuple[int, EventRow]],
+        clock: RequestClock,
+        *,
+        active_at: datetime | None,
+    ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]] | None:
+        """The fast path: the session's activity and every row in one statement, one round
+        trip. None when PostgreSQL refused some row (then nothing was written). Otherwise as
+        `_store`; an unknown session is a 404."""
+        async with self._database.connection() as connection:
+            events = EventStore(connection, self._project_id)
+            outcome = await events.insert_with_activity(
+                session_id,
+                [row for _, row in rows],
+                received_at=clock.received_at,
+                active_at=active_at,
+            )
+            if outcome is None:
+                return None
+            if not outcome.session_found:
+                session_or_404(None)
+            return await _fates_after_insert(events, session_id, rows, outcome.inserted_ids, {})
+
+    async def _record_rejections(
+        self,
+        session_id: uuid.UUID,
+        rejections: Sequence[Rejection],
+        *,
+        request_id: str | None,
+        clock: RequestClock,
+    ) -> None:
+        """Keep the events not stored, with their reasons, before the client hears of them."""
+        if not rejections:
+            return
+        async with self._database.connection() as connection:
+            await EventStore(connection, self._project_id).record_rejections(
+                session_id, rejections, request_id=request_id, received_at=clock.received_at
+            )
+
+    async def _store_in_transaction(
+        self,
+        session_id: uuid.UUID,
+        rows: Sequence[tuple[int, EventRow]],
+        clock: RequestClock,
+        *,
+        active_at: datetime | None,
+    ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
+        """The path when PostgreSQL refused the one statement: in a transaction, the batch
+        insert falls back to row by row, so only the rows it refuses are rejected."""
+        async with self._database.transaction() as connection:
+            sessions = SessionStore(connection, self._project_id)
+            session_or_404(await sessions.touch(session_id, active_at=active_at))
+            events = EventStore(connection, self._project_id)
+            outcome = await events.insert(session_id, rows, received_at=clock.received_at)
+            return await _fates_after_insert(
+                events, session_id, rows, outcome.inserted_ids, outcome.refused
+            )
+
+    def _raw_to_row(
+        self, raw_event: Any, *, session_id: uuid.UUID, clock: RequestClock
+    ) -> EventRow:
+        if not isinstance(raw_event, dict):
+            raise EventInvalidError(None, "event must be a JSON object")
+        _check_session_id_matches(raw_event.get("session_id"), session_id)
+        try:
+            event = TrackingEvent.model_validate(raw_event)
+        except ValidationError as error:
+            problems = error.errors(include_url=False)
+            first_field = ".".join(str(part) for part in problems[0]["loc"]) or None
+            if len(problems) == 1:
+                reason = problem_message(problems[0])
+            else:
+                reason = "; ".join(
+                    f"{'.'.join(str(part) for part in problem['loc'])}: {problem_message(problem)}"
+                    for problem in problems
+                )
+            raise EventInvalidError(first_field, reason) from None
+        return self._to_row(event, session_id=session_id, clock=clock)
+
+    def _to_row(
+        self, event: TrackingEvent, *, session_id: uuid.UUID, clock: RequestClock
+    ) -> EventRow:
+        type_limit = self._settings.MAX_EVENT_TYPE_LENGTH
+        if len(event.event_type) > type_limit:
+            raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
+        event_data = _event_data_object(event.event_data)
+        _check_event_data(event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH)
+        event_data_json, size = _canonical_json(event_data)
+        size_limit = self._settings.MAX_EVENT_DATA_BYTES
+        if size > size_limit:
+            raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
+        try:
+            server_time = clock.to_server_time(event.timestamp)
+        except ImplausibleTimeError as error:
+            raise EventInvalidError("timestamp", str(error)) from None
+        content_id = uuid.uuid5(
+            CONTENT_ID_NAMESPACE,
+            f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
+        )
+        return EventRow(
+            event_id=self._client_event_id(event.event_id) or content_id,
+            content_id=content_id,
+            event_type=event.event_type,
+            timestamp=server_time,
+            client_timestamp=event.timestamp,
+            event_data_json=event_data_json,
+        )
+
+    def _client_event_id(self, text: str | None) -> uuid.UUID | None:
+        """The client's event_id as a key: a UUID/FGuid as is, any other text hashed."""
+        if text is None:
+            return None
+        id_limit = self._settings.MAX_EVENT_ID_LENGTH
+        if len(text) > id_limit:
+            raise EventInvalidError("event_id", f"is longer than {id_limit} characters")
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            return uuid.uuid5(CLIENT_ID_NAMESPACE, text)
+
+
+async def _fates_after_insert(
+    events: EventStore,
+    session_id: uuid.UUID,
+    rows: Sequence[tuple[int, EventRow]],
+    inserted_ids: set[uuid.UUID],
+    refused: dict[int, str],
+) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
+    """What became of each row after an insert: stored, refused by PostgreSQL, or (its id was
+    stored already) a retry or an id reused for a different event. Also returns the content
+    stored under the ids that were not inserted."""
+    fates: dict[int, Fate] = {}
+    not_inserted: list[tuple[int, EventRow]] = []
+    for index, row in rows:
+        if index in refused:
+            fates[index] = Fate("rejected", refused[index])
+        elif row.event_id in inserted_ids:
+            fates[index] = STORED
+        else:
+            not_inserted.append((index, row))
+    stored_content = await events.stored_content_ids(
+        session_id, [row.event_id for _, row in not_inserted]
+    )
+    for index, row in not_inserted:
+        fates[index] = _fate_against_stored(row, stored_content.get(row.event_id))
+    return fates, stored_content
+
+
+def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:
+    """An event may repeat its batch's session_id, but not name another session."""
+    if claimed is None or claimed == "":
+        return
+    try:
+        matches = parse_session_id(claimed) == session_id
+    except ValueError:
+        matches = False
+    if not matches:
+        raise EventInvalidError("session_id", "differs from the batch's session_id")
+
+
+def _fate_against_stored(row: EventRow, stored_content_id: uuid.UUID | None) -> Fate:
+    """An event whose id is already stored: a retry if the content is the same (or unknown,
+    for rows older than content hashes), else an id reused for a different event."""
+    if stored_content_id is not None and stored_content_id != row.content_id:
+        return Fate("rejected", REUSED_EVENT_ID, "event_id")
+    return DUPLICATE
+
+
+def _fate_of_repeat(
+    row: EventRow,
+    *,
+    first: EventRow,
+    first_fate: Fate,
+    stored_content: dict[uuid.UUID, uuid.UUID | None],
+) -> Fate:
+    """A repeat of an event_id within one batch. The same event as the first occurrence shares
+    its fate (a duplicate of it, if it was stored). Another event is compared with what is
+    stored under the id, which the first occurrence may have put there."""
+    if row.content_id == first.content_id:
+        return first_fate if first_fate.kind == "rejected" else DUPLICATE
+    if row.event_id in stored_content:
+        return _fate_against_stored(row, stored_content[row.event_id])
+    return Fate("rejected", REUSED_EVENT_ID, "event_id")
+
+
+def _batch_result(
+    request: TrackingBatchRequest,
+    fates: dict[int, Fate],
+    rows: dict[int, EventRow],
+    *,
+    received_at: datetime,
+) -> BatchResult:
+    result = BatchResult(total=len(request.events), received_at=received_at)
+    for index in sorted(fates):
+        fate = fates[index]
+        if fate.kind == "stored":
+            result.stored += 1
+        elif fate.kind == "duplicate":
+            result.duplicates.append((index, rows[index].event_id))
+        else:
+            result.rejections.append(
+                _rejection(index, request.events[index], fate.reason, fate.field)
+            )
+    return result
+
+
+def _event_data_object(value: Any) -> dict[str, Any]:
+    """event_data as a dict: absent or "" is {}, and a string holding a JSON object is parsed
+    (Blueprint plugins often send the object pre-serialized)."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except (ValueError, RecursionError):
+            raise EventInvalidError("event_data", "is a string but not valid JSON") from None
+    if not isinstance(value, dict):
+        raise EventInvalidError("event_data", "must be a JSON object")
+    return value
+
+
+def _check_event_data(event_data: dict[str, Any], *, depth_limit: int) -> None:
+    """Nesting within the limit (a flat object is 1 deep) and no NUL character in any key or
+    string, which PostgreSQL's jsonb cannot hold. Iterative, so deep input is safe."""
+    pending: list[tuple[Any, int]] = [(event_data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                raise EventInvalidError("event_data", "must not contain NUL characters")
+            continue
+        if isinstance(node, dict):
+            children: list[Any] = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > depth_limit:
+            raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
+    """Compact JSON with sorted keys (what is stored, measured and hashed) and its UTF-8 size."""
+    try:
+        text = json.dumps(
+            event_data, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        )
+    except ValueError:
+        raise EventInvalidError(
+            "event_data", "contains a non-finite number (NaN or Infinity)"
+        ) from None
+    try:
+        return text, len(text.encode())
+    except UnicodeEncodeError:
+        raise EventInvalidError("event_data", NOT_UNICODE) from None
+
+
+def _rejection(index: int, raw_event: Any, reason: str, field: str | None = None) -> Rejection:
+    try:
+        # ASCII escapes keep even invalid Unicode (lone surrogates) storable as text.
+        payload_json = json.dumps(raw_event, ensure_ascii=True, default=str)
+    except RecursionError:
+        payload_json = json.dumps({"unstorable_event": "nested too deep to keep"})
+    return Rejection(index=index, reason=reason, payload_json=payload_json, field=field)

@@ -1,0 +1,393 @@
+"""Measure Nexero's ingestion speed against the physical limit of the machine it runs on.
+
+    .venv/bin/python -m scripts.bench                     # every scenario, 10 s each
+    .venv/bin/python -m scripts.bench --seconds 3 --scenarios batch-100,single
+    .venv/bin/python -m scripts.bench --growth 0,1000000,5000000
+
+Starts what it needs (a throw-away database on DATABASE_URL's server, or on an embedded
+PostgreSQL; the service under uvicorn), drives it from a load generator on loopback, measures
+the same events written with COPY (the ceiling), prints one summary table, writes the results as
+JSON and stops what it started. docs/performance.md explains each scenario and the figures.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from . import database
+from .load import LoadPlan, LoadResult, run_load
+from .profile import Profiler
+from .report import cpu_ratio, machine, print_summary, ratio, targets
+from .services import (
+    AppServer,
+    ResourceMonitor,
+    bench_database,
+    connections_per_worker,
+    embedded_server,
+    free_port,
+    is_local,
+    redacted,
+    spread_is_fair,
+)
+from .stub import stub_server
+from .workloads import WorkloadSpec, new_session_id, tour_generator_available
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = Path(tempfile.gettempdir()) / "nexero-bench"
+HTTP_SCENARIOS = ("generator", "trivial", "single", "sessions", "batch-100", "batch-1000", "tour")
+# half-load right after the peak it halves; the ceiling last, as it writes the most.
+ALL_SCENARIOS = (
+    "generator",
+    "trivial",
+    "single",
+    "sessions",
+    "batch-100",
+    "half-load",
+    "batch-1000",
+    "tour",
+    "ceiling",
+)
+SCENARIO_WORKLOADS = {
+    "generator": ("stub", 0),
+    "trivial": ("trivial", 0),
+    "single": ("single", 1),
+    "sessions": ("sessions", 0),
+    "batch-100": ("batch", 100),
+    "batch-1000": ("batch", 1000),
+    "tour": ("tour", 100),
+    "half-load": ("batch", 100),
+}
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.bench", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL") or None,
+        help="PostgreSQL server to use (env DATABASE_URL); a throw-away database is created on "
+        "it. Default: an embedded PostgreSQL in --data-dir",
+    )
+    parser.add_argument("--data-dir", type=Path, default=BENCH_DIR / "pgdata")
+    parser.add_argument(
+        "--use-database-as-is",
+        action="store_true",
+        help="write into the URL's own database instead of creating a throw-away one",
+    )
+    parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
+    parser.add_argument("--connections", type=int, default=16, help="client connections")
+    parser.add_argument("--load-processes", type=int, default=1, help="generator processes")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds each")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    parser.add_argument("--max-requests", type=int, default=None, help="per scenario")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(ALL_SCENARIOS),
+        help=f"comma-separated, from {', '.join(ALL_SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--growth",
+        default=None,
+        help="table sizes for the growth scenario, e.g. 0,1000000,5000000 (rows)",
+    )
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "bench-results.json")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record the workers with py-spy into DIR (during --profile-scenarios)",
+    )
+    parser.add_argument(
+        "--profile-scenarios",
+        default="batch-100",
+        help="comma-separated scenarios to profile with --profile (default batch-100)",
+    )
+    parser.add_argument("--app-dir", type=Path, default=REPO_ROOT, help="where app/ is")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the service, e.g. DATABASE_POOL_MAX_SIZE=20",
+    )
+    arguments = parser.parse_args(argv)
+    arguments.scenarios = [name.strip() for name in arguments.scenarios.split(",") if name]
+    unknown = set(arguments.scenarios) - set(ALL_SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    arguments.profile_scenarios = arguments.profile_scenarios.split(",")
+    if arguments.growth:
+        arguments.growth = [int(float(size)) for size in arguments.growth.split(",")]
+    return arguments
+
+
+class Bench:
+    def __init__(self, arguments: argparse.Namespace, dsn: str, server: AppServer) -> None:
+        self.arguments = arguments
+        self.dsn = dsn
+        self.server = server
+        self.session_ids: list[str] = []
+        self.results: dict[str, Any] = {"scenarios": {}, "ceiling": [], "growth": []}
+
+    def spec(self, scenario: str, *, host: str) -> WorkloadSpec:
+        kind, batch_size = SCENARIO_WORKLOADS[scenario]
+        return WorkloadSpec(
+            kind=kind,
+            host=host,
+            api_key=self.server.api_key,
+            batch_size=batch_size or 100,
+            session_ids=tuple(self.session_ids),
+            seed=int(time.time() * 1000) % 1_000_000_007,
+            tour_source="tour_generator" if tour_generator_available() else "builtin",
+        )
+
+    def plan(self, scenario: str, port: int, **changes: Any) -> LoadPlan:
+        arguments = self.arguments
+        return LoadPlan(
+            address=("127.0.0.1", port),
+            workload=self.spec(scenario, host=f"127.0.0.1:{port}"),
+            connections=arguments.connections,
+            processes=arguments.load_processes,
+            seconds=arguments.seconds,
+            warmup_seconds=arguments.warmup,
+            max_requests=arguments.max_requests,
+            **changes,
+        )
+
+    def open_sessions(self) -> None:
+        """One open session per connection, as each headset has its own."""
+        headers = {"X-API-Key": self.server.api_key}
+        with httpx.Client(base_url=self.server.base_url, headers=headers, timeout=30) as client:
+            for index in range(self.arguments.connections):
+                session_id = new_session_id()
+                body = {
+                    "session_id": session_id,
+                    "session_start": time.time() - 3600,
+                    "customer_id": f"bench_customer_{index}",
+                    "property_id": "prop_bench",
+                    "device_type": "Meta Quest 3",
+                }
+                response = client.post("/api/v1/unreal/session/start", json=body)
+                if response.status_code != 201:
+                    raise RuntimeError(f"session start: {response.status_code} {response.text}")
+                self.session_ids.append(session_id)
+
+    def measure(self, scenario: str, plan: LoadPlan) -> dict[str, Any]:
+        """Run one load plan against the service with its workers watched."""
+        monitor = ResourceMonitor(
+            self.server.worker_pids(),
+            backend_pids=lambda: (
+                asyncio.run(database.backend_pids(self.dsn)) if is_local(self.dsn) else []
+            ),
+        )
+        profiler = None
+        if self.arguments.profile and scenario in self.arguments.profile_scenarios:
+            profiler = Profiler(self.arguments.profile, scenario)
+
+        def opened() -> None:
+            monitor.open()
+            if profiler:
+                profiler.start(self.server.worker_pids(), plan.seconds)
+
+        resources: dict[str, Any] = {}
+        spread: dict[int, int] = {}
+
+        def fair() -> bool:
+            spread.clear()
+            spread.update(connections_per_worker(self.server.worker_pids(), self.server.port))
+            return spread_is_fair(spread, plan.connections)
+
+        def closed(_: object) -> None:
+            resources.update(monitor.close())
+
+        result = run_load(plan, on_open=opened, on_close=closed, spread_is_fair=fair)
+        resources["connections_per_worker"] = list(spread.values())
+        return self.record(scenario, result, resources, profiler)
+
+    def record(
+        self,
+        scenario: str,
+        result: LoadResult,
+        resources: dict[str, Any],
+        profiler: Profiler | None,
+    ) -> dict[str, Any]:
+        entry = {**result.summary(), "server": resources}
+        if "machine_cpu_cores" in resources:
+            # What else ran on the machine meanwhile: on a shared machine, the figures are only
+            # as good as this is small.
+            ours = entry["generator_cpu_cores"] + resources["app_cpu_cores"]
+            ours += resources["db_cpu_cores"] or 0.0
+            resources["other_cpu_cores"] = round(max(0.0, resources["machine_cpu_cores"] - ours), 3)
+        # CPU per unit of work: steadier than throughput when the machine is shared.
+        for unit, count in (("event", entry["events"]), ("request", entry["requests"])):
+            for part in ("app", "db"):
+                cores = resources.get(f"{part}_cpu_cores")
+                if count and cores is not None:
+                    used = cores * entry["seconds"] / count
+                    resources[f"{part}_cpu_us_per_{unit}"] = round(used * 1e6, 1)
+        if profiler:
+            entry["profile"] = profiler.finish()
+        self.results["scenarios"][scenario] = entry
+        print(f"  {scenario}: {one_line(entry)}", file=sys.stderr)
+        return entry
+
+    def run_generator_ceiling(self) -> None:
+        port = free_port()
+        with stub_server(port):
+            result = run_load(self.plan("generator", port))
+        self.record("generator", result, {}, None)
+
+    def run_http(self, scenario: str) -> None:
+        self.measure(scenario, self.plan(scenario, self.server.port))
+
+    def run_half_load(self) -> None:
+        peak = self.results["scenarios"].get("batch-100")
+        if peak is None:
+            print("  half-load needs batch-100 in the same run: skipped", file=sys.stderr)
+            return
+        rate = peak["requests_per_second"] / 2
+        entry = self.measure(
+            "half-load", self.plan("half-load", self.server.port, operations_per_second=rate)
+        )
+        entry["target_requests_per_second"] = round(rate, 1)
+
+    def run_ceiling(self) -> None:
+        """The same number of events as batch-100 stored, written with no HTTP."""
+        stored = self.results["scenarios"].get("batch-100", {}).get("events", 0)
+        rows = max(10_000, min(stored, 2_000_000))
+
+        async def measure_all() -> list[dict[str, Any]]:
+            connection = await database.asyncpg.connect(self.dsn)
+            try:
+                source = await database.event_rows(connection, self.session_ids)
+            finally:
+                await connection.close()
+            measured = []
+            for writers in (1, 2):
+                measured.append(
+                    await database.copy_ceiling(self.dsn, source, rows=rows, writers=writers)
+                )
+            for method in ("unnest", "staging"):
+                measured.append(
+                    await database.statement_ceiling(
+                        self.dsn, source, rows=rows, writers=2, batch_size=100, method=method
+                    )
+                )
+            return measured
+
+        for entry in asyncio.run(measure_all()):
+            self.results["ceiling"].append(entry)
+            print(
+                f"  ceiling {entry['method']} x{entry['writers']} writers: "
+                f"{entry['rows_per_second']:,.0f} rows/s",
+                file=sys.stderr,
+            )
+
+    def run_growth(self, sizes: list[int]) -> None:
+        seconds = self.arguments.seconds
+        for size in sizes:
+            filled = asyncio.run(database.fill_events(self.dsn, self.session_ids, target_rows=size))
+            entry = self.measure(f"growth-{size}", self.plan("batch-100", self.server.port))
+            events = entry["events"] or 1
+            server = entry["server"]
+            cpu = (server.get("app_cpu_cores") or 0) + (server.get("db_cpu_cores") or 0)
+            self.results["growth"].append(
+                {
+                    "table_rows": size,
+                    "fill": filled,
+                    "events_per_second": entry["events_per_second"],
+                    "wall_us_per_event": round(1e6 * seconds / events, 2),
+                    "server_cpu_us_per_event": round(1e6 * cpu * seconds / events, 2),
+                    "p99_ms": entry["latency_ms"]["p99"],
+                }
+            )
+
+
+def one_line(entry: dict[str, Any]) -> str:
+    latency = entry["latency_ms"]
+    return (
+        f"{entry['requests_per_second']:,.0f} req/s, {entry['events_per_second']:,.0f} events/s, "
+        f"p50 {latency['p50']} ms, p99 {latency['p99']} ms, errors {entry['errors']}"
+    )
+
+
+def run(arguments: argparse.Namespace) -> dict[str, Any]:
+    started = datetime.now(UTC)
+    meta = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "started_at": started.isoformat(),
+        "machine": machine(),
+        "workers": arguments.workers,
+        "connections": arguments.connections,
+        "load_processes": arguments.load_processes,
+        "seconds_per_scenario": arguments.seconds,
+        "warmup_seconds": arguments.warmup,
+        "service_env": arguments.env,
+    }
+    with contextlib.ExitStack() as stack:
+        server_dsn = arguments.database_url
+        meta["database"] = "DATABASE_URL" if server_dsn else "embedded"
+        if not server_dsn:
+            server_dsn = stack.enter_context(embedded_server(arguments.data_dir))
+        dsn = stack.enter_context(
+            bench_database(
+                server_dsn, fresh=not arguments.use_database_as_is, keep=arguments.keep_database
+            )
+        )
+        meta["database_url"] = redacted(dsn)
+        server = AppServer(
+            app_dir=arguments.app_dir,
+            dsn=dsn,
+            workers=arguments.workers,
+            log_path=BENCH_DIR / f"uvicorn-{started:%Y%m%d-%H%M%S}.log",
+            extra_env=dict(item.split("=", 1) for item in arguments.env),
+        )
+        stack.enter_context(server)
+        meta["server_log"] = str(server.log_path)
+        bench = Bench(arguments, dsn, server)
+        bench.open_sessions()
+        for scenario in arguments.scenarios:
+            if scenario == "generator":
+                bench.run_generator_ceiling()
+            elif scenario in HTTP_SCENARIOS:
+                bench.run_http(scenario)
+            elif scenario == "ceiling":
+                bench.run_ceiling()
+            elif scenario == "half-load":
+                bench.run_half_load()
+        if arguments.growth:
+            bench.run_growth(arguments.growth)
+        meta["table"] = asyncio.run(database.table_report(dsn))
+    meta["machine"]["load_average_after"] = os.getloadavg()
+    meta["finished_at"] = datetime.now(UTC).isoformat()
+    report = {"meta": meta, **bench.results}
+    report["http_to_ceiling_ratio"] = ratio(report)
+    report["http_to_ceiling_cpu_ratio"] = cpu_ratio(report)
+    report["targets"] = targets(report)
+    return report
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    report = run(arguments)
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
+    arguments.output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print_summary(report)
+    print(f"\nresults: {arguments.output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""The benchmark's summary table, its comparisons with the ceiling, and its verdict on the
+targets of this machine."""
+
+import contextlib
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# The targets of issue 5 on the 2-core machine, load generator included.
+BATCH_EVENTS_PER_SECOND = 20_000
+BATCH_SHARE_OF_CEILING = 0.5
+SINGLE_REQUESTS_PER_SECOND = 2_000
+SESSIONS_PER_SECOND = 1_000
+HALF_LOAD_P99_MS = 50
+PEAK_RSS_MB = 200
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per target this run measured: the goal, the figure, whether it is met."""
+    scenarios = report["scenarios"]
+    rows: list[dict[str, Any]] = []
+
+    def at_least(target: str, measured: float | None, goal: float) -> None:
+        met = measured is not None and measured >= goal
+        rows.append({"target": target, "goal": f">= {goal:,}", "measured": measured, "met": met})
+
+    def below(target: str, measured: float | None, goal: float) -> None:
+        met = measured is not None and measured < goal
+        rows.append({"target": target, "goal": f"< {goal:,}", "measured": measured, "met": met})
+
+    if batch := scenarios.get("batch-100"):
+        at_least("batch-100 events/s", batch["events_per_second"], BATCH_EVENTS_PER_SECOND)
+        if (share := report.get("http_to_ceiling_ratio")) is not None:
+            at_least("batch-100 / COPY ceiling", share, BATCH_SHARE_OF_CEILING)
+    if single := scenarios.get("single"):
+        at_least("single requests/s", single["requests_per_second"], SINGLE_REQUESTS_PER_SECOND)
+    if sessions := scenarios.get("sessions"):
+        at_least("sessions/s (start+end)", sessions["sessions_per_second"], SESSIONS_PER_SECOND)
+    if half := scenarios.get("half-load"):
+        below("p99 at half of peak (ms)", half["latency_ms"]["p99"], HALF_LOAD_P99_MS)
+    peaks = [
+        entry["server"]["peak_rss_mb_per_worker"]
+        for entry in scenarios.values()
+        if (entry.get("server") or {}).get("peak_rss_mb_per_worker") is not None
+    ]
+    if peaks:
+        below("peak RSS per worker (MB)", max(peaks), PEAK_RSS_MB)
+    failing = [name for name, entry in scenarios.items() if entry["errors"]]
+    rows.append(
+        {
+            "target": "no failed requests",
+            "goal": "0",
+            "measured": sum(scenarios[name]["errors"] for name in failing),
+            "met": not failing,
+        }
+    )
+    return rows
+
+
+def cell(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float | int):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    meta = report["meta"]
+    machine = meta["machine"]
+    print(
+        f"\nNexero benchmark, {meta['started_at'][:19]}Z, commit {machine['commit']}: "
+        f"{machine['cpus']} CPUs ({machine['cpu_model']}), load average before "
+        f"{machine['load_average'][0]:.2f}, after {machine['load_average_after'][0]:.2f}; "
+        f"{meta['workers']} workers, {meta['connections']} connections, "
+        f"{meta['seconds_per_scenario']:g} s per scenario"
+    )
+    header = (
+        f"{'scenario':<12} {'req/s':>9} {'events/s':>10} {'sess/s':>8} {'p50 ms':>7} "
+        f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'app cpu':>7} {'db cpu':>6} "
+        f"{'gen cpu':>7} {'other':>6} {'rss MB':>7}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for name, entry in report["scenarios"].items():
+        latency = entry["latency_ms"]
+        server = entry.get("server") or {}
+        print(
+            f"{name:<12} {cell(entry['requests_per_second']):>9} "
+            f"{cell(entry['events_per_second']):>10} {cell(entry['sessions_per_second']):>8} "
+            f"{cell(latency['p50'], 1):>7} {cell(latency['p95'], 1):>7} "
+            f"{cell(latency['p99'], 1):>7} {entry['errors']:>6} "
+            f"{cell(server.get('app_cpu_cores'), 2):>7} {cell(server.get('db_cpu_cores'), 2):>6} "
+            f"{cell(entry['generator_cpu_cores'], 2):>7} "
+            f"{cell(server.get('other_cpu_cores'), 2):>6} "
+            f"{cell(server.get('peak_rss_mb_per_worker'), 1):>7}"
+        )
+    if report["ceiling"]:
+        print("\nno HTTP, same rows into tracking_events")
+        for entry in report["ceiling"]:
+            print(
+                f"  {entry['method']:<14} {entry['writers']} writer(s) "
+                f"{entry['rows']:>9,} rows {entry['rows_per_second']:>10,.0f} rows/s, "
+                f"CPU per row: db {cell(entry['db_cpu_us_per_row'], 1)} us, "
+                f"client {cell(entry['client_cpu_us_per_row'], 1)} us, "
+                f"other {cell(entry['other_cpu_cores'], 2)} cores"
+            )
+        print(
+            f"  batch-100 over the COPY ceiling: {cell(report['http_to_ceiling_ratio'], 3)} "
+            f"by speed, {cell(report.get('http_to_ceiling_cpu_ratio'), 3)} by CPU per event"
+        )
+    if report["growth"]:
+        print("\ngrowth: batch-100 as tracking_events grows")
+        for entry in report["growth"]:
+            print(
+                f"  {entry['table_rows']:>10,} rows: {entry['events_per_second']:>9,.0f} events/s, "
+                f"{entry['wall_us_per_event']:>6} us/event wall, "
+                f"{entry['server_cpu_us_per_event']:>6} us/event server CPU, "
+                f"p99 {entry['p99_ms']} ms"
+            )
+    if report["targets"]:
+        print("\ntargets")
+        for row in report["targets"]:
+            verdict = {True: "met", False: "MISSED", None: "-"}[row["met"]]
+            print(
+                f"  {row['target']:<28} {row['goal']:>9} {cell(row['measured'], 1):>10}  {verdict}"
+            )
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+        "commit": commit or None,
+    }
+
+
+def ratio(report: dict[str, Any]) -> float | None:
+    """batch-100's events/s over the best COPY rows/s of the same run."""
+    copies = [entry["rows_per_second"] for entry in report["ceiling"] if entry["method"] == "copy"]
+    batch = report["scenarios"].get("batch-100")
+    if not copies or batch is None:
+        return None
+    return round(batch["events_per_second"] / max(copies), 3)
+
+
+def cpu_ratio(report: dict[str, Any]) -> float | None:
+    """The same comparison by CPU cost, which a busy neighbour disturbs much less than speed:
+    CPU per row of the cheapest COPY (client and database) over CPU per event of batch-100
+    (service, database and load generator). On a machine of its own, throughput is about
+    the cores over the CPU per event, so this is the ratio the cores would allow."""
+    copies = [
+        entry["db_cpu_us_per_row"] + entry["client_cpu_us_per_row"]
+        for entry in report["ceiling"]
+        if entry["method"] == "copy" and entry["db_cpu_us_per_row"] is not None
+    ]
+    batch = report["scenarios"].get("batch-100")
+    if not copies or batch is None or not batch["events"]:
+        return None
+    server = batch["server"]
+    per_event = server.get("app_cpu_us_per_event", 0) + server.get("db_cpu_us_per_event", 0)
+    per_event += 1e6 * batch["generator_cpu_cores"] * batch["seconds"] / batch["events"]
+    return round(min(copies) / per_event, 3)

@@ -1,0 +1,1 @@
+"""EXPLAIN reports of the analytics, heatmap and export queries on a million events."""

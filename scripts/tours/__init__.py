@@ -1,0 +1,1 @@
+"""Synthetic VR tours, their ground truth and their upload (docs/events.md)."""

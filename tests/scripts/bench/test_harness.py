@@ -1,0 +1,147 @@
+"""The benchmark harness (scripts/bench), run for about a second per scenario: it starts what
+it needs, measures, writes a well-formed report and stops what it started. No speed is asserted
+here: figures on a shared test machine mean nothing, and docs/performance.md holds the real ones."""
+
+import json
+import subprocess
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import psutil
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+SCENARIOS = ["generator", "single", "sessions", "batch-100", "half-load", "tour", "ceiling"]
+MAX_REQUESTS = 150
+CONNECTIONS = 4
+BENCH_TIMEOUT_SECONDS = 120
+
+
+@pytest.fixture(scope="module")
+def bench_run(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    output = tmp_path_factory.mktemp("bench") / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.bench",
+            "--database-url",
+            server_dsn,
+            "--workers",
+            "2",
+            "--connections",
+            str(CONNECTIONS),
+            "--seconds",
+            "1",
+            "--warmup",
+            "0",
+            "--max-requests",
+            str(MAX_REQUESTS),
+            "--scenarios",
+            ",".join(SCENARIOS),
+            "--output",
+            str(output),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=BENCH_TIMEOUT_SECONDS,
+    )
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return {"report": json.loads(output.read_text()), "stdout": completed.stdout}
+
+
+def test_every_scenario_is_measured_without_errors(bench_run: dict[str, Any]) -> None:
+    scenarios = bench_run["report"]["scenarios"]
+    assert set(scenarios) == set(SCENARIOS) - {"ceiling"}
+    for name, entry in scenarios.items():
+        assert entry["requests"] > 0, name
+        assert entry["errors"] == 0, (name, entry["errors_by_kind"], entry["error_sample"])
+        latency = entry["latency_ms"]
+        assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] <= latency["max"], name
+        assert entry["requests_per_second"] > 0, name
+
+
+def test_events_and_sessions_are_counted_per_request(bench_run: dict[str, Any]) -> None:
+    scenarios = bench_run["report"]["scenarios"]
+    assert scenarios["batch-100"]["events"] == 100 * scenarios["batch-100"]["requests"]
+    assert scenarios["single"]["events"] == scenarios["single"]["requests"]
+    assert scenarios["sessions"]["events"] == 0
+    # A session whose start was answered just before the window opened counts when it ends.
+    sessions = scenarios["sessions"]
+    assert 0 < sessions["sessions"] <= sessions["requests"] // 2 + CONNECTIONS
+    assert scenarios["tour"]["events"] > 0 and scenarios["tour"]["sessions"] > 0
+
+
+def test_single_request_scenarios_stay_within_the_request_bound(
+    bench_run: dict[str, Any],
+) -> None:
+    scenarios = bench_run["report"]["scenarios"]
+    for name in ("generator", "single", "batch-100"):
+        assert scenarios[name]["requests"] <= MAX_REQUESTS, name
+
+
+def test_server_resources_are_reported_per_worker(bench_run: dict[str, Any]) -> None:
+    for name, entry in bench_run["report"]["scenarios"].items():
+        if name == "generator":  # the stub server, not the service
+            continue
+        server = entry["server"]
+        assert len(server["workers"]) == 2, name
+        assert all(worker["peak_rss_mb"] > 0 for worker in server["workers"]), name
+        assert server["app_cpu_cores"] >= 0 and server["machine_cpu_cores"] >= 0, name
+        assert sum(server["connections_per_worker"]) == CONNECTIONS, name
+
+
+def test_ceiling_is_measured_with_the_same_rows(bench_run: dict[str, Any]) -> None:
+    report = bench_run["report"]
+    methods = {(entry["method"], entry["writers"]) for entry in report["ceiling"]}
+    assert methods == {("copy", 1), ("copy", 2), ("unnest x100", 2), ("staging x100", 2)}
+    assert all(entry["rows_per_second"] > 0 for entry in report["ceiling"])
+    assert report["http_to_ceiling_ratio"] > 0
+
+
+def test_half_load_is_paced_at_half_of_the_peak(bench_run: dict[str, Any]) -> None:
+    scenarios = bench_run["report"]["scenarios"]
+    peak = scenarios["batch-100"]["requests_per_second"]
+    assert scenarios["half-load"]["target_requests_per_second"] == pytest.approx(peak / 2, 0.01)
+
+
+def test_targets_and_summary_are_reported(bench_run: dict[str, Any]) -> None:
+    report = bench_run["report"]
+    for row in report["targets"]:
+        assert set(row) == {"target", "goal", "measured", "met"}
+        assert isinstance(row["met"], bool)
+    assert {row["target"] for row in report["targets"]} >= {
+        "batch-100 events/s",
+        "single requests/s",
+        "sessions/s (start+end)",
+        "p99 at half of peak (ms)",
+    }
+    assert "scenario" in bench_run["stdout"] and "targets" in bench_run["stdout"]
+    assert report["meta"]["machine"]["cpus"] >= 1
+
+
+async def test_what_the_bench_started_is_stopped(
+    bench_run: dict[str, Any], server_dsn: str
+) -> None:
+    report = bench_run["report"]
+    pids = {
+        worker["pid"]
+        for entry in report["scenarios"].values()
+        for worker in (entry.get("server") or {}).get("workers", [])
+    }
+    assert pids and not any(psutil.pid_exists(pid) for pid in pids)
+    database = urlsplit(report["meta"]["database_url"]).path.lstrip("/")
+    assert database.startswith("nexero_bench_")
+
+    connection = await asyncpg.connect(server_dsn)
+    try:
+        exists = await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", database
+        )
+    finally:
+        await connection.close()
+    assert not exists
