@@ -263,3 +263,13 @@ class CustomerRoom:
     dwell_seconds: Decimal
     sessions: int
     rooms: int
+
+
+@dataclass(frozen=True)
+class CustomerActivity:
+    """What a customer did in their sessions, counted: the signals of intent beside the lead
+    score (unit_selection, screenshot_taken and interaction events)."""
+
+    unit_selections: int
+    screenshots: int
+    interactions: int

@@ -1,8 +1,11 @@
 """Events on their way into the database, and the ones refused."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
+
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+"""No time a headset reports, once corrected, may be earlier than this."""
 
 
 @dataclass(frozen=True)
@@ -13,8 +16,8 @@ class EventRow:
     content_id: UUID
     """A hash of the event itself: equal for a retry, different for an event_id reused."""
     event_type: str
-    timestamp: datetime
     client_timestamp: datetime
+    """The time the client sent; the store converts it to the server's clock."""
     event_data_json: str
 
 

@@ -1,7 +1,7 @@
 """Sessions as the database layer hands them over."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 
@@ -17,9 +17,13 @@ class SessionRecord:
     last_seen_at: datetime
     """Server time of the last request about the session: decides when it has gone silent."""
     last_activity_at: datetime
-    """When the headset was last in use (latest event time or heartbeat)."""
+    """When the headset was last in use, in the session's clock: the latest of its start, its
+    events and its end as the client reported it, never later than the server's time then."""
     end_reason: str | None
     duration_seconds: int | None
+    clock_offset: timedelta | None
+    """The headset's clock error (server - headset) learned from the first request about the
+    session that carried sent_at; None until one did."""
     created_at: datetime
 
 

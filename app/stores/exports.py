@@ -139,7 +139,13 @@ SESSIONS = ExportTable(
         Column("end_reason", "session.end_reason"),
         Column("started_at", iso_utc("session.started_at")),
         Column("ended_at", iso_utc("session.ended_at")),
-        Column("duration_seconds", "session.duration_seconds", numeric=True),
+        # Exact, as in the analytics API (docs/analytics.md, "Precision"), without trailing zeros.
+        Column(
+            "duration_seconds",
+            "trim_scale(extract(epoch FROM session.ended_at) "
+            "- extract(epoch FROM session.started_at))",
+            numeric=True,
+        ),
         Column("last_activity_at", iso_utc("session.last_activity_at")),
     ),
     source=SESSIONS_SOURCE,

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 # Where each place event keeps the name of its place.
@@ -28,6 +28,10 @@ MAX_EXPLICIT_DURATION_SECONDS = Decimal(86400)
 # SQL's (NUMERIC_TEXT_PATTERN in app/stores/analytics/dwell.py); `[0-9]`, not `\d`, which would
 # take other scripts' digits too.
 NUMERIC_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$")
+# Divided figures (means, medians, per session) are rounded to the millisecond, rates to four
+# decimals, half away from zero, as PostgreSQL's round() does (docs/analytics.md, "Precision").
+MILLISECOND = Decimal("0.001")
+RATE_PRECISION = Decimal("0.0001")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
 MICROSECONDS_PER_SECOND = Decimal(1_000_000)
@@ -155,6 +159,16 @@ def timestamp_us(value: Any) -> int:
     return (moment - EPOCH) // ONE_MICROSECOND
 
 
+def divided_seconds(value: Decimal) -> float:
+    """A divided figure in seconds as the API rounds it."""
+    return float(value.quantize(MILLISECOND, rounding=ROUND_HALF_UP))
+
+
+def rate(value: Decimal) -> float:
+    """A rate or relative change as the API rounds it: four decimals."""
+    return float(value.quantize(RATE_PRECISION, rounding=ROUND_HALF_UP))
+
+
 def _seconds(microseconds: int) -> Decimal:
     return Decimal(microseconds) / MICROSECONDS_PER_SECOND
 
@@ -173,27 +187,30 @@ def session_close_us(tour: RecordedTour) -> int:
 
 
 def place_stays(tour: RecordedTour) -> list[PlaceStay]:
-    """The session's room_view and zone_enter events with their dwell, by THE dwell rule:
-    the event's explicit duration when valid, else the seconds until the next place event
-    (room_view, zone_enter or zone_exit), else until ended_at (last_activity_at while open),
-    never negative. Events are in server-time order, ties in the order they were sent."""
+    """The session's room_view and zone_enter events with their dwell, by THE dwell rule: a
+    place event at t stays until the first of t plus its valid explicit duration, the next
+    place event (room_view, zone_enter or zone_exit) and ended_at (last_activity_at while
+    open); its dwell is that minus the later of t and the session's start, never negative.
+    Events are in server-time order, ties in the order they were sent."""
     places = []
     for order, event in enumerate(tour.events):
         name = place_name(event)
         if name is not None:
             places.append((timestamp_us(event["timestamp"]), order, name, event))
     places.sort(key=lambda place: (place[0], place[1]))
+    start_us = timestamp_us(tour.session_start)
     close_us = session_close_us(tour)
     stays = []
     for position, (at_us, _, name, event) in enumerate(places):
         if event["event_type"] not in DWELLING_PLACE_EVENTS:
             continue
         duration = explicit_duration(event_data(event).get("duration"))
-        if duration is None:
-            until_us = places[position + 1][0] if position + 1 < len(places) else close_us
-            dwell = max(Decimal(0), _seconds(until_us - at_us))
-        else:
-            dwell = duration
+        ends = [_seconds(close_us)]
+        if position + 1 < len(places):
+            ends.append(_seconds(places[position + 1][0]))
+        if duration is not None:
+            ends.append(_seconds(at_us) + duration)
+        dwell = max(Decimal(0), min(ends) - _seconds(max(at_us, start_us)))
         stays.append(
             PlaceStay(
                 place=name,
@@ -262,8 +279,8 @@ def _figures_of_property(property_id: str, tours: list[RecordedTour]) -> Propert
     figures.unique_customers = len({tour.customer_id for tour in tours})
     durations = [seconds for tour in tours if (seconds := session_seconds(tour)) is not None]
     if durations:
-        figures.median_session_seconds = float(statistics.median(durations))
-        figures.mean_session_seconds = float(sum(durations) / len(durations))
+        figures.median_session_seconds = divided_seconds(statistics.median(durations))
+        figures.mean_session_seconds = divided_seconds(sum(durations) / len(durations))
     room_totals: dict[str, Decimal] = defaultdict(Decimal)
     room_visits: Counter[str] = Counter()
     timed = {kind: _TimedCounter() for kind in ("poi", "view", "gaze")}

@@ -416,6 +416,12 @@ async def test_leads_are_ranked_with_tiers_and_reasons_and_open_a_customer(
     assert await text(page, "customer-sessions-value") == shown_count(
         truth[best["customer_id"]].sessions
     )
+    for signal, figure in (
+        ("unit-selections", truth[best["customer_id"]].unit_selections),
+        ("screenshots", truth[best["customer_id"]].screenshots),
+        ("interactions", truth[best["customer_id"]].interactions),
+    ):
+        assert await text(page, f"customer-{signal}-value") == shown_count(figure)
     assert await table_rows(page, "customer-properties", ["property", "sessions", "time"]) == [
         (
             row["property_id"],

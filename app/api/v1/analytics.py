@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS, UNAVAILABLE
 from app.models.analytics.leads import (
+    CustomerActivityResponse,
     CustomerRooms,
     CustomerSummaryResponse,
     LeadListResponse,
@@ -25,7 +26,6 @@ from app.models.analytics.reports import (
     FunnelStep,
     FunnelThresholds,
     HighIntentReasons,
-    Kpi,
     Kpis,
     OverviewResponse,
     PropertyReportResponse,
@@ -266,6 +266,7 @@ async def customer_summary(
         lead=LeadResponse.of(summary.lead) if summary.lead else None,
         properties=[PropertyTimeResponse.of(row) for row in summary.properties],
         top_rooms=CustomerRooms.of(summary.rooms),
+        activity=CustomerActivityResponse.of(summary.activity),
         scoring=LeadScoring.of(summary.rules),
     )
 
@@ -280,12 +281,12 @@ async def overview(
     answer = await service.overview(period, property_id=property_id)
     current, previous = answer.overview.current, answer.overview.previous
     kpis = {
-        metric: Kpi(
-            value=getattr(current, metric),
-            previous=getattr(previous, metric),
-            change=change.absolute,
-            relative_change=change.relative,
-        )
+        metric: {
+            "value": getattr(current, metric),
+            "previous": getattr(previous, metric),
+            "change": change.absolute,
+            "relative_change": change.relative,
+        }
         for metric, change in answer.overview.changes.items()
     }
     return OverviewResponse(

@@ -5,23 +5,37 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.analytics import CustomerRoom, LeadRow, LeadRules, PropertyTime
+from app.domain.analytics import (
+    CustomerActivity,
+    CustomerRoom,
+    LeadRow,
+    LeadRules,
+    PropertyTime,
+)
 from app.models.analytics.sessions import PeriodResponse
 from app.models.fields import UtcDateTime
 
 Tier = Literal["hot", "warm", "cold"]
 
 
-class LeadPart(BaseModel):
-    value: float
-    points: float = Field(description="What the part adds to the score (0.1 precision).")
+POINTS_DESCRIPTION = "What the part adds to the score (0.1 precision)."
+
+
+class CountedPart(BaseModel):
+    value: int
+    points: float = Field(description=POINTS_DESCRIPTION)
+
+
+class TimedPart(BaseModel):
+    value: float = Field(description="Seconds, exact to the microsecond.")
+    points: float = Field(description=POINTS_DESCRIPTION)
 
 
 class LeadParts(BaseModel):
-    sessions: LeadPart
-    total_time_seconds: LeadPart = Field(description="Sum of the durations of ended sessions.")
-    revisits: LeadPart = Field(description="Sessions beyond the first to the same property.")
-    rooms_of_interest: LeadPart = Field(
+    sessions: CountedPart
+    total_time_seconds: TimedPart = Field(description="Sum of the durations of ended sessions.")
+    revisits: CountedPart = Field(description="Sessions beyond the first to the same property.")
+    rooms_of_interest: CountedPart = Field(
         description="Rooms (per property) where the customer's total dwell reached "
         "room_interest_min_seconds."
     )
@@ -43,10 +57,10 @@ class LeadResponse(BaseModel):
             score=row.score,
             tier=row.tier,
             parts=LeadParts(
-                sessions=LeadPart(value=row.sessions, points=row.sessions_points),
-                total_time_seconds=LeadPart(value=row.total_seconds, points=row.time_points),
-                revisits=LeadPart(value=row.revisits, points=row.revisits_points),
-                rooms_of_interest=LeadPart(value=row.rooms_of_interest, points=row.rooms_points),
+                sessions=CountedPart(value=row.sessions, points=row.sessions_points),
+                total_time_seconds=TimedPart(value=row.total_seconds, points=row.time_points),
+                revisits=CountedPart(value=row.revisits, points=row.revisits_points),
+                rooms_of_interest=CountedPart(value=row.rooms_of_interest, points=row.rooms_points),
             ),
             properties=row.properties,
             first_session_at=row.first_session_at,
@@ -188,12 +202,25 @@ class CustomerRooms(BaseModel):
         )
 
 
+class CustomerActivityResponse(BaseModel):
+    """Signals of intent in the customer's sessions of the period, counted."""
+
+    unit_selections: int = Field(description="unit_selection events.")
+    screenshots: int = Field(description="screenshot_taken events.")
+    interactions: int = Field(description="interaction events.")
+
+    @classmethod
+    def of(cls, activity: CustomerActivity) -> "CustomerActivityResponse":
+        return cls.model_validate(activity, from_attributes=True)
+
+
 class CustomerSummaryResponse(BaseModel):
     customer_id: str
     period: PeriodResponse
     lead: LeadResponse | None = Field(description="Null when no session is in the period.")
     properties: list[PropertyTimeResponse] = Field(description="By total time, longest first.")
     top_rooms: CustomerRooms
+    activity: CustomerActivityResponse
     scoring: LeadScoring
 
     model_config = ConfigDict(
@@ -224,6 +251,7 @@ class CustomerSummaryResponse(BaseModel):
                             }
                         ],
                     },
+                    "activity": {"unit_selections": 2, "screenshots": 1, "interactions": 7},
                     "scoring": SCORING_EXAMPLE,
                 }
             ]

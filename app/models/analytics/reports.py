@@ -97,8 +97,12 @@ class PropertyReportResponse(BaseModel):
     sessions: int
     open_sessions: int = Field(description="Sessions not ended yet.")
     unique_customers: int
-    median_duration_seconds: float | None = Field(description="Over ended sessions; exact.")
-    mean_duration_seconds: float | None = Field(description="Over ended sessions.")
+    median_duration_seconds: float | None = Field(
+        description="Over ended sessions, to the millisecond."
+    )
+    mean_duration_seconds: float | None = Field(
+        description="Over ended sessions, to the millisecond."
+    )
     rooms: RankedRooms = Field(description="By total dwell; ranks by total and per session.")
     pois: TimedNames = Field(description="poi_visit by poi, by total seconds.")
     views: TimedNames = Field(description="view by view_name, by total seconds.")
@@ -118,7 +122,7 @@ class PropertyReportResponse(BaseModel):
                     "open_sessions": 3,
                     "unique_customers": 17,
                     "median_duration_seconds": 611.5,
-                    "mean_duration_seconds": 642.1190476190476,
+                    "mean_duration_seconds": 642.119,
                     "rooms": {
                         "total": 7,
                         "items": [
@@ -162,22 +166,34 @@ class PropertyReportResponse(BaseModel):
     )
 
 
+PREVIOUS_DESCRIPTION = "The same figure over the previous period."
+CHANGE_DESCRIPTION = "value - previous."
+RELATIVE_CHANGE_DESCRIPTION = (
+    "(value - previous) / previous to four decimals, e.g. 0.25 for +25%; null when previous is "
+    "0 or null."
+)
+
+
+class CountKpi(BaseModel):
+    value: int
+    previous: int = Field(description=PREVIOUS_DESCRIPTION)
+    change: int = Field(description=CHANGE_DESCRIPTION)
+    relative_change: float | None = Field(description=RELATIVE_CHANGE_DESCRIPTION)
+
+
 class Kpi(BaseModel):
     value: float | None
-    previous: float | None = Field(description="The same figure over the previous period.")
-    change: float | None = Field(description="value - previous.")
-    relative_change: float | None = Field(
-        description="(value - previous) / previous, e.g. 0.25 for +25%; null when previous is 0 "
-        "or null."
-    )
+    previous: float | None = Field(description=PREVIOUS_DESCRIPTION)
+    change: float | None = Field(description=CHANGE_DESCRIPTION)
+    relative_change: float | None = Field(description=RELATIVE_CHANGE_DESCRIPTION)
 
 
 class Kpis(BaseModel):
-    sessions: Kpi
-    unique_customers: Kpi
-    median_duration_seconds: Kpi = Field(description="Over ended sessions.")
-    engaged_sessions: Kpi
-    engaged_rate: Kpi = Field(description="engaged_sessions / sessions.")
+    sessions: CountKpi
+    unique_customers: CountKpi
+    median_duration_seconds: Kpi = Field(description="Over ended sessions, to the millisecond.")
+    engaged_sessions: CountKpi
+    engaged_rate: Kpi = Field(description="engaged_sessions / sessions, to four decimals.")
 
 
 class OverviewResponse(BaseModel):
@@ -216,7 +232,7 @@ class OverviewResponse(BaseModel):
                             "value": 604.0,
                             "previous": 580.5,
                             "change": 23.5,
-                            "relative_change": 0.04048234280792420,
+                            "relative_change": 0.0405,
                         },
                         "engaged_sessions": {
                             "value": 90,
@@ -292,8 +308,10 @@ class DailySeriesResponse(BaseModel):
 class FunnelStep(BaseModel):
     step: Literal["started", "engaged", "high_intent"]
     sessions: int
-    rate_from_previous: float | None = Field(description="sessions / the previous step's.")
-    rate_from_start: float | None = Field(description="sessions / started.")
+    rate_from_previous: float | None = Field(
+        description="sessions / the previous step's, to four decimals."
+    )
+    rate_from_start: float | None = Field(description="sessions / started, to four decimals.")
 
 
 class FunnelThresholds(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain.analytics import (
+    CustomerActivity,
     CustomerRoom,
     EventCounts,
     FunnelFigures,
@@ -83,6 +84,7 @@ class CustomerSummary:
     lead: LeadRow | None
     properties: list[PropertyTime]
     rooms: list[CustomerRoom]
+    activity: CustomerActivity
     top: int
     rules: LeadRules
 

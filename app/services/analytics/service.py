@@ -280,12 +280,14 @@ class AnalyticsService:
             leads = await store.leads(scope, rules, tier=None, after=None, limit=1)
             properties = await store.time_per_property(scope)
             rooms = await store.customer_rooms(scope, top=top)
+            activity = await store.customer_activity(scope)
         return CustomerSummary(
             customer_id=customer_id,
             period=period,
             lead=leads.leads[0] if leads.leads else None,
             properties=properties,
             rooms=rooms,
+            activity=activity,
             top=top,
             rules=rules,
         )

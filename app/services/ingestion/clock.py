@@ -2,16 +2,20 @@
 
 Rule (as Segment and PostHog do): when a request carries `sent_at`, the client's clock is off by
 `sent_at - received_at`. If that offset exceeds the deadband, every time in the request is shifted
-by it; smaller offsets are transit delay and left alone. The corrected time must then fall between
-2000-01-01 and MAX_FUTURE_SECONDS after receipt.
+by it; smaller offsets are transit delay and left alone (a measured offset of zero). The first
+offset measured for a session becomes the session's own (vr_sessions.clock_offset): requests
+about it without `sent_at` are converted with it, so a session's start, end and events share one
+clock (docs/ingestion.md). The corrected time must then fall between 2000-01-01 and
+MAX_FUTURE_SECONDS after receipt.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.config import Settings
+from app.domain.events import EARLIEST_PLAUSIBLE
 
-EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+NO_OFFSET = timedelta(0)
 
 
 class ImplausibleTimeError(ValueError):
@@ -21,8 +25,11 @@ class ImplausibleTimeError(ValueError):
 @dataclass(frozen=True)
 class RequestClock:
     received_at: datetime
-    offset: timedelta
+    measured_offset: timedelta | None
+    """What this request's `sent_at` says of the client's clock (server - client); zero within
+    the deadband; None when the request carries no `sent_at`."""
     max_future: timedelta
+    deadband: timedelta
 
     @classmethod
     def for_request(
@@ -33,15 +40,15 @@ class RequestClock:
         deadband_seconds: float,
         max_future_seconds: float,
     ) -> "RequestClock":
-        offset = timedelta(0)
+        measured = None
         if sent_at is not None:
             skew = received_at - sent_at
-            if abs(skew.total_seconds()) > deadband_seconds:
-                offset = skew
+            measured = skew if abs(skew.total_seconds()) > deadband_seconds else NO_OFFSET
         return cls(
             received_at=received_at,
-            offset=offset,
+            measured_offset=measured,
             max_future=timedelta(seconds=max_future_seconds),
+            deadband=timedelta(seconds=deadband_seconds),
         )
 
     @classmethod
@@ -54,12 +61,36 @@ class RequestClock:
             max_future_seconds=settings.MAX_FUTURE_SECONDS,
         )
 
-    def to_server_time(self, client_time: datetime) -> datetime:
-        """The client's time on the server's clock; raises ImplausibleTimeError."""
+    def offset_for(self, session_offset: timedelta | None) -> timedelta:
+        """What converts this request's times for a session: the request's own measurement,
+        else the session's clock offset, else nothing."""
+        if self.measured_offset is not None:
+            return self.measured_offset
+        return session_offset or NO_OFFSET
+
+    def to_server_time(self, client_time: datetime, *, offset: timedelta | None = None) -> datetime:
+        """The client's time on the server's clock, shifted by `offset` (by default the
+        request's own); raises ImplausibleTimeError."""
         try:
-            moment = client_time + self.offset
+            moment = client_time + (self.offset_for(None) if offset is None else offset)
         except OverflowError:
             raise ImplausibleTimeError("is out of range") from None
+        return self.check_plausible(moment)
+
+    def moves_earlier_times(self, started_at: datetime) -> bool:
+        """Whether the offset this request measured also applies to what a session stored
+        before in the headset's clock (its start, say): only if it keeps the start plausible,
+        not after now. A shift that would put the start in the future means the headset's clock
+        changed during the tour (a reset to 1970, say), so only later times are converted."""
+        if self.measured_offset is None:
+            return False
+        try:
+            moved = started_at + self.measured_offset
+        except OverflowError:
+            return False
+        return EARLIEST_PLAUSIBLE <= moved <= self.received_at + self.deadband
+
+    def check_plausible(self, moment: datetime) -> datetime:
         if moment < EARLIEST_PLAUSIBLE:
             raise ImplausibleTimeError(f"is before {EARLIEST_PLAUSIBLE.date().isoformat()}")
         if moment > self.received_at + self.max_future:

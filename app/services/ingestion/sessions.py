@@ -84,6 +84,7 @@ class SessionService:
                 customer_id=request.customer_id,
                 property_id=request.property_id,
                 device_type=request.device_type,
+                clock_offset=clock.measured_offset,
             )
         if created is not None:
             return created
@@ -95,6 +96,7 @@ class SessionService:
                 # The id is another project's: say it is taken, and nothing about that session.
                 raise ConflictError(f"session_id {session_id} is already in use; send another id")
             _ensure_same_identity(existing, request)
+            existing = await _adopt_clock_offset(store, existing, clock)
             if _adds_labels(existing, request):
                 existing = session_or_404(
                     await store.fill_labels(
@@ -107,8 +109,7 @@ class SessionService:
             if ended_at is None or existing.end_reason == "client":
                 return existing
             # A complete-session call for a session opened by /session/start ends it.
-            _ensure_not_before_start(ended_at, existing)
-            return session_or_404(await store.end(session_id, ended_at=ended_at))
+            return await _end_locked(store, existing, request.session_end, clock)
 
     def _check_label_lengths(self, request: SessionStartRequest) -> None:
         limit = self._settings.MAX_LABEL_LENGTH
@@ -124,28 +125,33 @@ class SessionService:
         """Close a session. Ending twice returns the first result; a client end replaces a
         timeout, since the client knows better when the tour stopped."""
         clock = RequestClock.now(self._settings, sent_at=request.sent_at)
-        ended_at = _server_time(clock, request.session_end, "session_end")
+        _server_time(clock, request.session_end, "session_end")
         # The common case in one statement: an open (or timed-out) session ends.
         async with self._database.connection() as connection:
             ended = await SessionStore(connection, self._project_id).end(
-                request.session_id, ended_at=ended_at
+                request.session_id,
+                client_end=request.session_end,
+                offset=clock.measured_offset,
+                max_future=clock.max_future,
             )
         if ended is not None:
             return ended
-        # Unknown, ended by the client already, or an end before the start: find out which.
+        # Unknown, ended by the client already, an end before the start or implausible once
+        # converted, or a first clock offset to adopt: find out which, under a lock.
         async with self._database.transaction() as connection:
             store = SessionStore(connection, self._project_id)
-            session = session_or_404(await store.get(request.session_id, for_update=True))
+            session = await session_in_one_clock(store, request.session_id, clock)
             if session.end_reason == "client":
                 return session
-            _ensure_not_before_start(ended_at, session)
-            return session_or_404(await store.end(request.session_id, ended_at=ended_at))
+            return await _end_locked(store, session, request.session_end, clock)
 
     async def heartbeat(self, session_id: uuid.UUID) -> SessionRecord:
-        """Record that the headset is still there."""
-        async with self._database.transaction() as connection:
-            store = SessionStore(connection, self._project_id)
-            return session_or_404(await store.touch(session_id, active_at=datetime.now(UTC)))
+        """Record that the headset is still there: it keeps the session from timing out, and
+        moves nothing else (its activity, and so its dwell, come from its events)."""
+        async with self._database.connection() as connection:
+            return session_or_404(
+                await SessionStore(connection, self._project_id).mark_seen(session_id)
+            )
 
     async def status(self, session_id: uuid.UUID) -> SessionStatus:
         """The session as stored and, while it is active, how long it has run so far."""
@@ -174,9 +180,52 @@ def session_or_404(session: SessionRecord | None) -> SessionRecord:
     return session
 
 
-def _server_time(clock: RequestClock, client_time: datetime, field: str) -> datetime:
+async def session_in_one_clock(
+    store: SessionStore, session_id: uuid.UUID, clock: RequestClock
+) -> SessionRecord:
+    """The session, locked for the rest of the transaction, in one clock with the request: if
+    the request brings the first clock offset the session learns, it is adopted (and what was
+    stored before moves with it, see SessionStore.adopt_clock_offset). 404 when there is no
+    such session."""
+    session = session_or_404(await store.get(session_id, for_update=True))
+    return await _adopt_clock_offset(store, session, clock)
+
+
+async def _adopt_clock_offset(
+    store: SessionStore, session: SessionRecord, clock: RequestClock
+) -> SessionRecord:
+    if clock.measured_offset is None or session.clock_offset is not None:
+        return session
+    return await store.adopt_clock_offset(
+        session,
+        offset=clock.measured_offset,
+        shift=clock.moves_earlier_times(session.started_at),
+    )
+
+
+async def _end_locked(
+    store: SessionStore, session: SessionRecord, client_end: datetime, clock: RequestClock
+) -> SessionRecord:
+    """End a locked session at `client_end` in the session's clock; 422 if that is
+    implausible or before its start."""
+    offset = clock.offset_for(session.clock_offset)
+    ended_at = _server_time(clock, client_end, "session_end", offset=offset)
+    _ensure_not_before_start(ended_at, session)
+    return session_or_404(
+        await store.end(
+            session.id,
+            client_end=client_end,
+            offset=clock.measured_offset,
+            max_future=clock.max_future,
+        )
+    )
+
+
+def _server_time(
+    clock: RequestClock, client_time: datetime, field: str, *, offset: timedelta | None = None
+) -> datetime:
     try:
-        return clock.to_server_time(client_time)
+        return clock.to_server_time(client_time, offset=offset)
     except ImplausibleTimeError as error:
         raise InvalidInputError.single("body", field, msg=str(error)) from None
 

@@ -5,7 +5,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -17,8 +17,8 @@ from app.errors import FieldProblem, InvalidInputError
 from app.models.fields import NOT_UNICODE, parse_session_id, problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
-from app.services.ingestion.sessions import session_or_404
-from app.stores.events import EventStore
+from app.services.ingestion.sessions import session_in_one_clock, session_or_404
+from app.stores.events import EventStore, InsertOutcome
 from app.stores.sessions import SessionStore
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
@@ -90,14 +90,7 @@ class TrackingService:
             raise InvalidInputError.single(
                 "body", error.field or "event", msg=error.reason
             ) from None
-        stored = await self._store_in_one_statement(
-            request.session_id, [(0, row)], clock, active_at=row.timestamp
-        )
-        if stored is None:
-            stored = await self._store_in_transaction(
-                request.session_id, [(0, row)], clock, active_at=row.timestamp
-            )
-        fate = stored[0][0]
+        fate = (await self._store(request.session_id, [(0, row)], clock))[0][0]
         if fate.kind == "rejected":
             payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
             await self._record_rejections(
@@ -143,15 +136,7 @@ class TrackingService:
                 first_index_of[row.event_id] = index
 
         firsts = [(index, row) for index, row in rows.items() if index not in repeats]
-        latest = max((row.timestamp for row in rows.values()), default=None)
-        stored = await self._store_in_one_statement(
-            request.session_id, firsts, clock, active_at=latest
-        )
-        if stored is None:
-            stored = await self._store_in_transaction(
-                request.session_id, firsts, clock, active_at=latest
-            )
-        first_fates, stored_content = stored
+        first_fates, stored_content = await self._store(request.session_id, firsts, clock)
         fates |= first_fates
         for index, first_index in repeats.items():
             fates[index] = _fate_of_repeat(
@@ -166,6 +151,18 @@ class TrackingService:
         )
         return result
 
+    async def _store(
+        self, session_id: uuid.UUID, rows: Sequence[tuple[int, EventRow]], clock: RequestClock
+    ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
+        """Store the rows (and the session's activity, at the latest of their times): in one
+        statement in the common case, else in a transaction. Returns each row's fate and the
+        content stored under the ids that were not inserted; an unknown session is a 404."""
+        latest = max((row.client_timestamp for _, row in rows), default=None)
+        stored = await self._store_in_one_statement(session_id, rows, clock, active_at=latest)
+        if stored is None:
+            stored = await self._store_in_transaction(session_id, rows, clock, active_at=latest)
+        return stored
+
     async def _store_in_one_statement(
         self,
         session_id: uuid.UUID,
@@ -175,8 +172,8 @@ class TrackingService:
         active_at: datetime | None,
     ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]] | None:
         """The fast path: the session's activity and every row in one statement, one round
-        trip. None when PostgreSQL refused some row (then nothing was written). Otherwise as
-        `_store`; an unknown session is a 404."""
+        trip. None when that is not enough: PostgreSQL refused some row (then nothing was
+        written), or the request brings the session its first clock offset."""
         async with self._database.connection() as connection:
             events = EventStore(connection, self._project_id)
             outcome = await events.insert_with_activity(
@@ -184,12 +181,17 @@ class TrackingService:
                 [row for _, row in rows],
                 received_at=clock.received_at,
                 active_at=active_at,
+                offset=clock.measured_offset,
+                max_future=clock.max_future,
             )
-            if outcome is None:
+            if outcome is None or outcome.needs_clock_offset:
                 return None
             if not outcome.session_found:
                 session_or_404(None)
-            return await _fates_after_insert(events, session_id, rows, outcome.inserted_ids, {})
+            offset = clock.offset_for(outcome.session_clock_offset)
+            return await _fates_after_insert(
+                events, session_id, rows, outcome.stored, clock=clock, offset=offset
+            )
 
     async def _record_rejections(
         self,
@@ -215,15 +217,25 @@ class TrackingService:
         *,
         active_at: datetime | None,
     ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
-        """The path when PostgreSQL refused the one statement: in a transaction, the batch
-        insert falls back to row by row, so only the rows it refuses are rejected."""
+        """The path when the one statement is not enough: in a transaction holding the
+        session's lock, the session first adopts the clock offset the request brings, then the
+        batch insert falls back to row by row if PostgreSQL refuses it, so only the rows it
+        refuses are rejected."""
         async with self._database.transaction() as connection:
             sessions = SessionStore(connection, self._project_id)
-            session_or_404(await sessions.touch(session_id, active_at=active_at))
+            session = await session_in_one_clock(sessions, session_id, clock)
+            await sessions.touch(session_id, active_at=active_at, offset=clock.measured_offset)
             events = EventStore(connection, self._project_id)
-            outcome = await events.insert(session_id, rows, received_at=clock.received_at)
+            offset = clock.offset_for(session.clock_offset)
+            outcome = await events.insert(
+                session_id,
+                rows,
+                received_at=clock.received_at,
+                offset=offset,
+                max_future=clock.max_future,
+            )
             return await _fates_after_insert(
-                events, session_id, rows, outcome.inserted_ids, outcome.refused
+                events, session_id, rows, outcome, clock=clock, offset=offset
             )
 
     def _raw_to_row(
@@ -260,7 +272,7 @@ class TrackingService:
         if size > size_limit:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
         try:
-            server_time = clock.to_server_time(event.timestamp)
+            clock.to_server_time(event.timestamp)
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
         content_id = uuid.uuid5(
@@ -271,7 +283,6 @@ class TrackingService:
             event_id=self._client_event_id(event.event_id) or content_id,
             content_id=content_id,
             event_type=event.event_type,
-            timestamp=server_time,
             client_timestamp=event.timestamp,
             event_data_json=event_data_json,
         )
@@ -293,19 +304,23 @@ async def _fates_after_insert(
     events: EventStore,
     session_id: uuid.UUID,
     rows: Sequence[tuple[int, EventRow]],
-    inserted_ids: set[uuid.UUID],
-    refused: dict[int, str],
+    outcome: InsertOutcome,
+    *,
+    clock: RequestClock,
+    offset: timedelta,
 ) -> tuple[dict[int, Fate], dict[uuid.UUID, uuid.UUID | None]]:
-    """What became of each row after an insert: stored, refused by PostgreSQL, or (its id was
-    stored already) a retry or an id reused for a different event. Also returns the content
-    stored under the ids that were not inserted."""
+    """What became of each row after an insert: stored, refused by PostgreSQL, implausible once
+    converted with `offset`, or (its id was stored already) a retry or an id reused for a
+    different event. Also returns the content stored under the ids that were not inserted."""
     fates: dict[int, Fate] = {}
     not_inserted: list[tuple[int, EventRow]] = []
     for index, row in rows:
-        if index in refused:
-            fates[index] = Fate("rejected", refused[index])
-        elif row.event_id in inserted_ids:
+        if index in outcome.refused:
+            fates[index] = Fate("rejected", outcome.refused[index])
+        elif row.event_id in outcome.inserted_ids:
             fates[index] = STORED
+        elif row.event_id in outcome.implausible_ids:
+            fates[index] = Fate("rejected", _implausible(row, clock, offset), "timestamp")
         else:
             not_inserted.append((index, row))
     stored_content = await events.stored_content_ids(
@@ -314,6 +329,16 @@ async def _fates_after_insert(
     for index, row in not_inserted:
         fates[index] = _fate_against_stored(row, stored_content.get(row.event_id))
     return fates, stored_content
+
+
+def _implausible(row: EventRow, clock: RequestClock, offset: timedelta) -> str:
+    """Why the store found the row's time implausible once converted with the session's clock
+    offset (the request's own times were checked before)."""
+    try:
+        clock.to_server_time(row.client_timestamp, offset=offset)
+    except ImplausibleTimeError as error:
+        return f"{error} once converted with the session's clock offset"
+    return "is not a plausible time once converted with the session's clock offset"
 
 
 def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:

@@ -52,6 +52,21 @@ def explicit_duration_sql(event_alias: str) -> str:
 # The columns of `scoped_sessions`: close_at is where the dwell of a session's last place event
 # stops (its end, or its last activity while it is open); duration_seconds is exact and only
 # for ended sessions.
+# The precision of divided figures (docs/analytics.md, "Precision"): means, medians and
+# per-session figures in seconds to the millisecond; rates and relative changes to four decimals
+# (0.01%). Sums and differences of times are exact to the microsecond, as stored.
+SECONDS_DECIMALS = 3
+RATE_DECIMALS = 4
+
+
+def divided_seconds_sql(expression: str) -> str:
+    return f"round({expression}, {SECONDS_DECIMALS})"
+
+
+def rate_sql(expression: str) -> str:
+    return f"round({expression}, {RATE_DECIMALS})"
+
+
 SCOPED_SESSION_COLUMNS = """
     s.id, s.project_id, s.customer_id, s.property_id, s.device_type, s.status, s.started_at,
     s.ended_at, coalesce(s.ended_at, s.last_activity_at) AS close_at,
@@ -100,9 +115,11 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
     - stays: one row per room_view/zone_enter with a name, with `place`, `dwell_seconds`
       (exact numeric) and `explicit` (whether the client's duration was used).
 
-    A place event's dwell is its valid explicit duration, else the time until the session's
-    next place event (room_view, zone_enter or zone_exit, ordered by timestamp, created_at,
-    id), else until the session's end (its last activity while open), never negative."""
+    A place event at t stays until the first of: t plus its valid explicit duration (if it
+    has one), the session's next place event (room_view, zone_enter or zone_exit, ordered by
+    timestamp, created_at, id), the session's close (its end; its last activity while open).
+    Its dwell is that end minus the later of t and the session's start, never negative: every
+    stay lies within its tour, and the stays of a session never overlap."""
     place_name = name_sql(
         "CASE e.event_type WHEN 'room_view' THEN e.event_data -> 'room_name' "
         "ELSE e.event_data -> 'zone_name' END"
@@ -115,7 +132,7 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
     ),
     place_events AS (
         SELECT e.session_id, e.id, e.event_type, e.timestamp, e.created_at, e.event_data,
-               s.close_at, {place_name} AS place
+               s.started_at, s.close_at, {place_name} AS place
         FROM scoped_sessions AS s
         JOIN tracking_events AS e ON e.session_id = s.id
         WHERE e.project_id = $1 AND e.event_type IN {PLACE_EVENT_TYPES_SQL}
@@ -128,18 +145,23 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
         FROM place_events
         WHERE place IS NOT NULL
     ),
-    stays AS (
+    bounded AS (
         SELECT q.session_id, q.id AS event_row_id, q.event_type, q.place, q.timestamp,
-               coalesce(
-                   duration.seconds,
-                   greatest(
-                       0,
-                       extract(epoch FROM coalesce(q.next_place_at, q.close_at))
-                           - extract(epoch FROM q.timestamp)
-                   )
-               ) AS dwell_seconds,
-               duration.seconds IS NOT NULL AS explicit
+               duration.seconds AS explicit_seconds,
+               greatest(extract(epoch FROM q.timestamp), extract(epoch FROM q.started_at))
+                   AS stay_begins,
+               least(
+                   extract(epoch FROM q.timestamp) + duration.seconds,
+                   extract(epoch FROM q.next_place_at),
+                   extract(epoch FROM q.close_at)
+               ) AS stay_ends
         FROM place_sequence AS q
         {explicit_duration_sql("q")}
         WHERE q.event_type <> 'zone_exit'
+    ),
+    stays AS (
+        SELECT session_id, event_row_id, event_type, place, timestamp,
+               greatest(0, stay_ends - stay_begins) AS dwell_seconds,
+               explicit_seconds IS NOT NULL AS explicit
+        FROM bounded
     )"""

@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from app.domain.analytics import (
+    CustomerActivity,
     CustomerRoom,
     LeadKey,
     LeadPage,
@@ -111,6 +112,23 @@ class AnalyticsLeadStore:
             *parameters.values,
         )
         return [PropertyTime(**dict(row)) for row in rows]
+
+    async def customer_activity(self, scope: SessionScope) -> CustomerActivity:
+        """The scope's unit selections, screenshots and interactions, counted."""
+        parameters = QueryParameters(self._project_id)
+        row = await self._connection.fetchrow(
+            f"""
+            SELECT count(*) FILTER (WHERE e.event_type = 'unit_selection') AS unit_selections,
+                   count(*) FILTER (WHERE e.event_type = 'screenshot_taken') AS screenshots,
+                   count(*) FILTER (WHERE e.event_type = 'interaction') AS interactions
+            FROM vr_sessions AS s
+            JOIN tracking_events AS e ON e.session_id = s.id
+            WHERE {scope_sql(scope, parameters)} AND e.project_id = $1
+              AND e.event_type IN ('unit_selection', 'screenshot_taken', 'interaction')
+            """,
+            *parameters.values,
+        )
+        return CustomerActivity(**dict(row))
 
     async def customer_rooms(self, scope: SessionScope, *, top: int) -> list[CustomerRoom]:
         """Rooms (per property) by the customer's total dwell, at most `top`."""

@@ -3,6 +3,7 @@ funnel. Built on dwell.py's session scope and dwell rule; every figure is comput
 PostgreSQL over all matching rows. Leads and customers are in leads.py.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -22,14 +23,16 @@ from app.domain.analytics import (
 )
 from app.stores.analytics.dwell import (
     QueryParameters,
+    divided_seconds_sql,
     explicit_duration_sql,
     name_sql,
+    rate_sql,
     scope_sql,
     stays_sql,
 )
 
-# The exact median of ended sessions' durations: the mean of the lower and upper middle values
-# (percentile_cont would interpolate in double precision; these stay exact numerics).
+# The median of ended sessions' durations: the mean of the lower and upper middle values, exact
+# (percentile_cont would interpolate in double precision), then rounded as divided figures are.
 MEDIAN_DURATION_SQL = """(
     percentile_disc(0.5) WITHIN GROUP (ORDER BY {d})
     + percentile_disc(0.5) WITHIN GROUP (ORDER BY {d} DESC)
@@ -37,6 +40,10 @@ MEDIAN_DURATION_SQL = """(
 
 
 def median_sql(duration: str) -> str:
+    return divided_seconds_sql(exact_median_sql(duration))
+
+
+def exact_median_sql(duration: str) -> str:
     return MEDIAN_DURATION_SQL.format(d=duration)
 
 
@@ -51,13 +58,19 @@ NAMED_EVENT_KINDS = {
 }
 
 
-OVERVIEW_METRICS = (
-    "sessions",
-    "unique_customers",
-    "median_duration_seconds",
-    "engaged_sessions",
-    "engaged_rate",
-)
+def exact_sql(expression: str) -> str:
+    return expression
+
+
+# The overview's figures, each with its precision (counts are exact). Figures and their changes
+# are computed exactly, and rounded only as they are answered.
+OVERVIEW_METRICS = {
+    "sessions": exact_sql,
+    "unique_customers": exact_sql,
+    "median_duration_seconds": divided_seconds_sql,
+    "engaged_sessions": exact_sql,
+    "engaged_rate": rate_sql,
+}
 
 
 class AnalyticsReportStore:
@@ -81,7 +94,7 @@ class AnalyticsReportStore:
                    count(*) FILTER (WHERE ended_at IS NULL) AS open_sessions,
                    count(DISTINCT customer_id) AS unique_customers,
                    {median_sql("d")} AS median_duration_seconds,
-                   avg(d) AS mean_duration_seconds
+                   {divided_seconds_sql("avg(d)")} AS mean_duration_seconds
             FROM durations
             """,
             *parameters.values,
@@ -102,7 +115,9 @@ class AnalyticsReportStore:
                 GROUP BY place
             ),
             ranked AS (
-                SELECT rooms.*, dwell_seconds / sessions AS dwell_per_session_seconds
+                SELECT rooms.*,
+                       {divided_seconds_sql("dwell_seconds / sessions")}
+                           AS dwell_per_session_seconds
                 FROM rooms
             )
             SELECT place, dwell_seconds, visits, sessions, dwell_per_session_seconds,
@@ -203,7 +218,13 @@ class AnalyticsReportStore:
         current_start, current_end = parameters.add(starts), parameters.add(ends)
         previous_start = parameters.add(previous_starts)
         engaged = parameters.add(engaged_min_seconds)
-        changes = ",\n".join(_change_sql(metric) for metric in OVERVIEW_METRICS)
+        answered = ",\n".join(
+            f"{rounded(f'c.{metric}')} AS {metric}, {rounded(f'p.{metric}')} AS previous_{metric}"
+            for metric, rounded in OVERVIEW_METRICS.items()
+        )
+        changes = ",\n".join(
+            _change_sql(metric, rounded) for metric, rounded in OVERVIEW_METRICS.items()
+        )
         row = await self._connection.fetchrow(
             f"""
             WITH periods (period, starts, ends) AS (
@@ -213,7 +234,7 @@ class AnalyticsReportStore:
             figures AS (
                 SELECT p.period, count(s.id) AS sessions,
                        count(DISTINCT s.customer_id) AS unique_customers,
-                       {median_sql("s.duration_seconds")} AS median_duration_seconds,
+                       {exact_median_sql("s.duration_seconds")} AS median_duration_seconds,
                        count(*) FILTER (
                            WHERE s.duration_seconds >= {engaged}::numeric
                        ) AS engaged_sessions
@@ -232,13 +253,7 @@ class AnalyticsReportStore:
                        engaged_sessions::numeric / nullif(sessions, 0) AS engaged_rate
                 FROM figures
             )
-            SELECT c.sessions, c.unique_customers, c.median_duration_seconds,
-                   c.engaged_sessions, c.engaged_rate,
-                   p.sessions AS previous_sessions,
-                   p.unique_customers AS previous_unique_customers,
-                   p.median_duration_seconds AS previous_median_duration_seconds,
-                   p.engaged_sessions AS previous_engaged_sessions,
-                   p.engaged_rate AS previous_engaged_rate,
+            SELECT {answered},
                    {changes}
             FROM rated AS c, rated AS p
             WHERE c.period = 'current' AND p.period = 'previous'
@@ -351,9 +366,10 @@ class AnalyticsReportStore:
                 FROM flags
             )
             SELECT counts.*,
-                   engaged::numeric / nullif(started, 0) AS engaged_rate,
-                   high_intent::numeric / nullif(engaged, 0) AS high_intent_rate,
-                   high_intent::numeric / nullif(started, 0) AS high_intent_rate_of_started
+                   {rate_sql("engaged::numeric / nullif(started, 0)")} AS engaged_rate,
+                   {rate_sql("high_intent::numeric / nullif(engaged, 0)")} AS high_intent_rate,
+                   {rate_sql("high_intent::numeric / nullif(started, 0)")}
+                       AS high_intent_rate_of_started
             FROM counts
             """,
             *parameters.values,
@@ -361,7 +377,8 @@ class AnalyticsReportStore:
         return FunnelFigures(**dict(row))
 
 
-def _change_sql(metric: str) -> str:
+def _change_sql(metric: str, rounded: Callable[[str], str]) -> str:
     return f"""
-        c.{metric} - p.{metric} AS {metric}_change,
-        (c.{metric} - p.{metric})::numeric / nullif(p.{metric}, 0) AS {metric}_relative_change"""
+        {rounded(f"c.{metric} - p.{metric}")} AS {metric}_change,
+        {rate_sql(f"(c.{metric} - p.{metric})::numeric / nullif(p.{metric}, 0)")}
+            AS {metric}_relative_change"""

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from scripts.tours.truth import rate as truth_rate
 from tests.api.v1.analytics_data import JANUARY, Tenant, get_ok
 from tests.conftest import serve_app
 
@@ -184,12 +185,17 @@ async def test_overview_compares_with_the_previous_equal_period(
         "relative_change": 1.0,
     }
     rate, previous_rate = ratio(2, 6), ratio(1, 2)
+    # Computed exactly, answered to four decimals (docs/analytics.md, "Precision").
     assert kpis["engaged_rate"] == {
-        "value": float(rate),
+        "value": 0.3333,
         "previous": 0.5,
-        "change": float(rate - previous_rate),
-        "relative_change": float((rate - previous_rate) / previous_rate),
+        "change": truth_rate(rate - previous_rate),
+        "relative_change": truth_rate((rate - previous_rate) / previous_rate),
     }
+    assert (kpis["engaged_rate"]["change"], kpis["engaged_rate"]["relative_change"]) == (
+        -0.1667,
+        -0.3333,
+    )
 
 
 async def test_overview_change_against_nothing_is_null(tenant: Tenant, january: None) -> None:
@@ -326,7 +332,7 @@ async def test_funnel_thresholds_are_settings(
     assert steps(funnel) == [
         ("started", 4, None, 1.0),
         ("engaged", 3, 0.75, 0.75),
-        ("high_intent", 1, float(ratio(1, 3)), 0.25),
+        ("high_intent", 1, 0.3333, 0.25),
     ]
     assert funnel["high_intent_reasons"] == {"unit_selection": 1, "rooms_of_interest": 1}
 

@@ -14,9 +14,11 @@ from app.config import Settings
 from scripts.tours.generator import Tour, generate_tours, send_tours
 from scripts.tours.truth import (
     customer_figures,
+    divided_seconds,
     event_counts,
     place_stays,
     property_figures,
+    rate,
     room_dwell,
     session_seconds,
 )
@@ -189,6 +191,11 @@ async def test_customer_summaries_match_the_truth(tenant: Tenant, tours: list[To
 
         lead = summary["lead"]
         assert lead["parts"]["sessions"]["value"] == truth.sessions
+        assert summary["activity"] == {
+            "unit_selections": truth.unit_selections,
+            "screenshots": truth.screenshots,
+            "interactions": truth.interactions,
+        }
         assert lead["properties"] == truth.properties
         assert lead["parts"]["total_time_seconds"]["value"] == truth.total_session_seconds
         visits = [tour for tour in tours if tour.customer_id == customer_id]
@@ -214,7 +221,7 @@ def session_day(tour: Tour) -> str:
 
 def median(tours: list[Tour]) -> float | None:
     durations = [seconds for tour in tours if (seconds := session_seconds(tour)) is not None]
-    return float(statistics.median(durations)) if durations else None
+    return divided_seconds(statistics.median(durations)) if durations else None
 
 
 def engaged(tour: Tour) -> bool:
@@ -231,7 +238,7 @@ async def test_overview_matches_the_truth(tenant: Tenant, tours: list[Tour]) -> 
     assert kpis["median_duration_seconds"]["value"] == median(tours)
     engaged_sessions = sum(1 for tour in tours if engaged(tour))
     assert kpis["engaged_sessions"]["value"] == engaged_sessions
-    assert kpis["engaged_rate"]["value"] == float(Decimal(engaged_sessions) / len(tours))
+    assert kpis["engaged_rate"]["value"] == rate(Decimal(engaged_sessions) / len(tours))
     assert kpis["sessions"]["previous"] == 0
     assert kpis["sessions"]["relative_change"] is None
 

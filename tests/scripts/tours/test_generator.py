@@ -241,7 +241,22 @@ def other(event_type: str, at: float, **data: Any) -> dict[str, Any]:
     return {"event_type": event_type, "timestamp": at, "event_data": data}
 
 
-def test_explicit_durations_are_the_dwell_whatever_follows() -> None:
+def test_an_explicit_duration_shorter_than_the_stay_is_the_dwell() -> None:
+    tour = hand_made_tour(
+        [
+            place("room_view", "Kitchen", T0 + 10, duration=4.5),
+            place("room_view", "Bathroom", T0 + 20, duration=0),
+            place("zone_enter", "Balcony", T0 + 30, duration=86400),
+        ],
+        end=T0 + 86500,
+    )
+
+    assert room_dwell(tour) == {"Balcony": 86400.0, "Bathroom": 0.0, "Kitchen": 4.5}
+
+
+def test_an_explicit_duration_stops_at_the_next_place_event_and_at_the_end() -> None:
+    """Stays never overlap nor outlast the tour: a duration longer than the time to the next
+    place event, or to the session's end, is cut there."""
     tour = hand_made_tour(
         [
             place("room_view", "Kitchen", T0 + 10, duration=42.5),
@@ -251,7 +266,19 @@ def test_explicit_durations_are_the_dwell_whatever_follows() -> None:
         end=T0 + 20,
     )
 
-    assert room_dwell(tour) == {"Balcony": 86400.0, "Bathroom": 0.0, "Kitchen": 42.5}
+    assert room_dwell(tour) == {"Balcony": 8.0, "Bathroom": 0.0, "Kitchen": 1.0}
+
+
+def test_a_place_event_before_the_start_dwells_from_the_start() -> None:
+    tour = hand_made_tour(
+        [
+            place("room_view", "Kitchen", T0 - 30, duration=40),
+            place("room_view", "Study", T0 + 20),
+        ],
+        end=T0 + 25,
+    )
+
+    assert room_dwell(tour) == {"Kitchen": 10.0, "Study": 5.0}
 
 
 def test_without_a_duration_dwell_runs_to_the_next_place_event_zone_exit_included() -> None:
@@ -304,14 +331,15 @@ def test_an_open_session_without_later_activity_gives_the_last_place_no_time() -
 def test_numeric_string_durations_count_as_numbers() -> None:
     tour = hand_made_tour(
         [
-            place("room_view", "Kitchen", T0 + 1, duration="12.5"),
-            place("room_view", "Kitchen", T0 + 2, duration=" 7 "),
-            place("zone_enter", "Study", T0 + 3, duration="1e2"),
+            place("room_view", "Kitchen", T0 + 1, duration="2.5"),
+            place("room_view", "Kitchen", T0 + 5, duration=" 1 "),
+            place("zone_enter", "Study", T0 + 10, duration="1e0"),
         ],
-        end=T0 + 10,
+        end=T0 + 30,
     )
 
-    assert room_dwell(tour) == {"Kitchen": 19.5, "Study": 100.0}
+    # Measured, they would be 4 + 5 and 20.
+    assert room_dwell(tour) == {"Kitchen": 3.5, "Study": 1.0}
 
 
 @pytest.mark.parametrize(
@@ -347,13 +375,13 @@ def test_garbage_durations_count_as_absent(garbage: Any) -> None:
     assert room_dwell(tour) == {"Kitchen": 3.5, "Study": 2.0}
 
 
-def test_a_place_event_after_the_end_has_no_dwell_never_a_negative_one() -> None:
+def test_a_place_event_after_the_end_has_no_dwell_and_the_one_before_stops_at_the_end() -> None:
     tour = hand_made_tour(
         [place("room_view", "Kitchen", T0 + 1), place("room_view", "Study", T0 + 30)],
         end=T0 + 20,
     )
 
-    assert room_dwell(tour) == {"Kitchen": 29.0, "Study": 0.0}
+    assert room_dwell(tour) == {"Kitchen": 19.0, "Study": 0.0}
 
 
 def test_equal_timestamps_keep_the_order_sent() -> None:

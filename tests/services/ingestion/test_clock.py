@@ -18,21 +18,38 @@ def clock(sent_at: datetime | None, *, deadband: float = 10, max_future: float =
     )
 
 
-def test_skew_at_the_deadband_is_left_alone() -> None:
-    assert clock(RECEIVED - timedelta(seconds=10)).offset == timedelta(0)
-    assert clock(RECEIVED + timedelta(seconds=10)).offset == timedelta(0)
+def test_skew_at_the_deadband_is_measured_as_zero() -> None:
+    assert clock(RECEIVED - timedelta(seconds=10)).measured_offset == timedelta(0)
+    assert clock(RECEIVED + timedelta(seconds=10)).measured_offset == timedelta(0)
 
 
 def test_skew_past_the_deadband_shifts_client_times() -> None:
     skewed = clock(RECEIVED - timedelta(seconds=10, microseconds=1))
     client_time = RECEIVED - timedelta(minutes=5)
 
-    assert skewed.offset == timedelta(seconds=10, microseconds=1)
-    assert skewed.to_server_time(client_time) == client_time + skewed.offset
+    assert skewed.measured_offset == timedelta(seconds=10, microseconds=1)
+    assert skewed.to_server_time(client_time) == client_time + skewed.measured_offset
 
 
 def test_without_sent_at_times_are_kept() -> None:
+    assert clock(None).measured_offset is None
     assert clock(None).to_server_time(RECEIVED) == RECEIVED
+
+
+def test_a_request_without_sent_at_takes_the_session_offset() -> None:
+    session_offset = timedelta(days=400)
+
+    assert clock(None).offset_for(session_offset) == session_offset
+    assert clock(None).offset_for(None) == timedelta(0)
+
+
+def test_a_request_with_sent_at_keeps_its_own_offset_over_the_session_one() -> None:
+    """Its own measurement is the better one, even a zero (the headset's clock was fixed)."""
+    on_time = clock(RECEIVED - timedelta(seconds=2))
+    behind = clock(RECEIVED - timedelta(hours=1))
+
+    assert on_time.offset_for(timedelta(days=400)) == timedelta(0)
+    assert behind.offset_for(timedelta(days=400)) == timedelta(hours=1)
 
 
 def test_future_limit_is_inclusive() -> None:

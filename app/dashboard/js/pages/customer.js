@@ -45,6 +45,21 @@ export async function render({ id, period }) {
             label: "Time in ended tours",
             value: format.duration(lead.parts.total_time_seconds.value),
           }),
+          card({
+            testid: "customer-unit-selections",
+            label: "Units selected",
+            value: format.count(summary.activity.unit_selections),
+          }),
+          card({
+            testid: "customer-screenshots",
+            label: "Screenshots",
+            value: format.count(summary.activity.screenshots),
+          }),
+          card({
+            testid: "customer-interactions",
+            label: "Interactions",
+            value: format.count(summary.activity.interactions),
+          }),
         )
       : h(
           "p",
