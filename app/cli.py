@@ -1,4 +1,5 @@
-"""`python -m app`: manage projects and API keys from a shell that can reach the database.
+"""`python -m app`: manage projects, API keys and event mappings from a shell that can reach the
+database.
 
 Uses the service's own settings (DATABASE_URL, else the embedded PostgreSQL in NEXERO_DATA_DIR)
 and applies pending migrations first, so it works on a fresh database too. Its actions are
@@ -12,14 +13,20 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pydantic import ValidationError
 
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
 from app.db.migrations import apply_migrations
 from app.domain.access import DEFAULT_PROJECT_ID
-from app.errors import NexeroError
+from app.errors import FieldProblem, InvalidInputError, NexeroError
+from app.models.fields import problem_message
+from app.models.mappings import MappingRequest, MappingResponse
 from app.services.access.keys import AccessService, parse_scopes
+from app.services.mappings import MappingService
 
 
 def say(line: str) -> None:
@@ -29,7 +36,7 @@ def say(line: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n\n")[0])
     groups = parser.add_subparsers(dest="group", required=True)
 
     keys = groups.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
@@ -57,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
     rename = projects.add_parser("rename", help="rename a project")
     rename.add_argument("project_id", type=uuid.UUID)
     rename.add_argument("name")
+
+    mappings = groups.add_parser(
+        "mappings", help="event mappings (docs/events.md, Mappings)"
+    ).add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("show", "print the mapping in force as JSON"),
+        ("versions", "list the saved versions"),
+        ("set", "save a mapping from a JSON file (the body of PUT /api/v1/admin/event-mapping)"),
+    ):
+        command = mappings.add_parser(action, help=text)
+        command.add_argument(
+            "--project",
+            type=uuid.UUID,
+            default=DEFAULT_PROJECT_ID,
+            help="project id (default: the default project)",
+        )
+        if action == "set":
+            command.add_argument("file", type=Path, help="the mapping, as JSON ('-': stdin)")
     return parser
 
 
@@ -134,6 +159,41 @@ async def run(arguments: argparse.Namespace, settings: Settings) -> None:
                     arguments.project_id, arguments.name, actor=actor
                 )
                 say(f"renamed project {project.id} to {project.name}")
+            case "mappings", action:
+                await run_mappings(
+                    action,
+                    MappingService(database, settings, project_id=arguments.project),
+                    arguments,
+                    actor=actor,
+                )
+
+
+async def run_mappings(
+    action: str, service: MappingService, arguments: argparse.Namespace, *, actor: str
+) -> None:
+    match action:
+        case "show":
+            say(MappingResponse.of(await service.current()).model_dump_json(indent=2))
+        case "versions":
+            for saved in await service.versions():
+                rules = ", ".join(f"{r.source_type}->{r.target_type}" for r in saved.rules)
+                say(
+                    f"version {saved.version}  {saved.created_at:%Y-%m-%d %H:%M}  {saved.actor}  "
+                    f"presets [{', '.join(saved.presets)}]  rules [{rules}]"
+                )
+        case "set":
+            text = sys.stdin.read() if str(arguments.file) == "-" else arguments.file.read_text()
+            try:
+                body = MappingRequest.model_validate_json(text)
+            except ValidationError as error:
+                raise InvalidInputError(
+                    [
+                        FieldProblem(("file", *problem["loc"]), problem_message(problem))
+                        for problem in error.errors(include_url=False)
+                    ]
+                ) from None
+            saved = await service.save(body.to_draft(), actor=actor)
+            say(f"saved version {saved.version} of the event mapping")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,5 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run(arguments, get_settings()))
     except NexeroError as error:
         sys.stderr.write(f"error: {error.message}\n")
+        return 1
+    except OSError as error:
+        sys.stderr.write(f"error: {error}\n")
         return 1
     return 0

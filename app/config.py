@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # snapshot are released (a stalled download would hold them, and vacuum, forever).
     ANALYTICS_EXPORT_STALL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
 
+    # Event mappings (docs/events.md, "Mappings"): the rules one project's mapping may hold.
+    EVENT_MAPPING_MAX_RULES: int = Field(default=200, ge=1, le=10_000)
+
     @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
     @classmethod
     def blank_is_unset(cls, value: object) -> object:

@@ -19,7 +19,7 @@ from app.api.middleware import (
     SecurityHeadersMiddleware,
     TrailingSlashMiddleware,
 )
-from app.api.v1 import admin, analytics, exports, heatmap, unreal
+from app.api.v1 import admin, analytics, exports, heatmap, mappings, unreal
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(unreal.router)
     app.include_router(admin.router)
+    app.include_router(mappings.router)
     app.include_router(dashboard.router)
     app.include_router(heatmap.router)
     app.include_router(exports.router)

@@ -3,6 +3,7 @@ database, its keys checked against the app on the same database."""
 
 import asyncio
 import getpass
+import json
 import os
 import re
 import sys
@@ -10,11 +11,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
+from app.services.access.keys import AccessService
 from tests.conftest import REPO_ROOT, AppFactory
 from tests.helpers import START
 
@@ -252,3 +255,62 @@ async def test_malformed_command_line_prints_usage_and_exits_2(
 
     assert run.returncode == 2
     assert "usage: python -m app" in run.stderr
+
+
+async def test_a_mapping_is_saved_from_a_file_shown_and_listed(
+    cli: CliRunner, access: AccessService, tmp_path: Path
+) -> None:
+    project = await access.create_project("cli mappings", actor="tests")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(
+        json.dumps(
+            {
+                "presets": [],
+                "rules": [
+                    {
+                        "source_type": "ViewChanged",
+                        "target_type": "room_view",
+                        "fields": {"room_name": "payload.room.name"},
+                    }
+                ],
+            }
+        )
+    )
+
+    saved = await cli("mappings", "set", "--project", str(project.id), str(mapping))
+    shown = await cli("mappings", "show", "--project", str(project.id))
+    listed = await cli("mappings", "versions", "--project", str(project.id))
+
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout.strip() == "saved version 1 of the event mapping"
+    in_force = json.loads(shown.stdout)
+    assert (in_force["version"], in_force["presets"]) == (1, [])
+    assert in_force["rules"][0]["fields"]["room_name"]["path"] == ["payload", "room", "name"]
+    assert in_force["actor"] == f"cli ({getpass.getuser()})"
+    assert listed.stdout.startswith("version 1 ")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (
+            '{"presets": [], "rules": [{"source_type": "X", "target_type": "room_visit"}]}',
+            "not in the vocabulary",
+        ),
+        ('{"presets": [], "rules": "all of them"}', "file.rules"),
+        ("not json", "file"),
+    ],
+)
+async def test_a_mapping_file_that_cannot_work_exits_1_and_saves_nothing(
+    cli: CliRunner, access: AccessService, tmp_path: Path, content: str, words: str
+) -> None:
+    project = await access.create_project("cli bad mapping", actor="tests")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(content)
+
+    run = await cli("mappings", "set", "--project", str(project.id), str(mapping))
+    shown = await cli("mappings", "show", "--project", str(project.id))
+
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: ") and words in run.stderr
+    assert json.loads(shown.stdout)["version"] == 0

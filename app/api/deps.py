@@ -18,6 +18,7 @@ from app.services.erasure import ErasureService
 from app.services.health import HealthService
 from app.services.ingestion.sessions import SessionService
 from app.services.ingestion.tracking import TrackingService
+from app.services.mappings import MappingService
 
 
 async def get_app_settings(request: Request) -> Settings:
@@ -91,6 +92,12 @@ async def get_tracking_service(
     return TrackingService(database, settings, project_id=caller.project_id)
 
 
+async def get_mapping_service(
+    database: DatabaseDep, settings: SettingsDep, caller: AdminCallerDep
+) -> MappingService:
+    return MappingService(database, settings, project_id=caller.project_id)
+
+
 async def get_access_service(database: DatabaseDep) -> AccessService:
     return AccessService(database)
 
@@ -118,3 +125,4 @@ AccessServiceDep = Annotated[AccessService, Depends(get_access_service)]
 ErasureServiceDep = Annotated[ErasureService, Depends(get_erasure_service)]
 KeyVerifierDep = Annotated[KeyVerifier, Depends(get_key_verifier)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+MappingServiceDep = Annotated[MappingService, Depends(get_mapping_service)]

@@ -59,7 +59,10 @@ class RoomDwell:
 @dataclass(frozen=True)
 class EventCount:
     event_type: str
+    """As the client sent it."""
     events: int
+    kind: str | None
+    """The vocabulary type these events count as; None when no figure reads them."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class EventCounts:
     total: int
     story: int
     """Events other than position samples: the length of the full timeline."""
+    not_understood: int
+    """Events of types that no figure reads (neither vocabulary nor mapped)."""
 
 
 @dataclass(frozen=True)

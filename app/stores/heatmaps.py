@@ -27,7 +27,7 @@ from uuid import UUID
 
 import asyncpg
 
-from app.stores.analytics.dwell import PLACE_EVENT_TYPES_SQL, WHITESPACE_SQL, name_sql
+from app.stores.analytics.vocabulary import PLACE_EVENT_TYPES_SQL, WHITESPACE_SQL, name_sql
 
 # The place a place event names (THE rule's names: trimmed JSON strings, NULL when blank).
 PLACE_NAME_SQL = name_sql(

@@ -25,9 +25,13 @@ DWELLING_PLACE_EVENTS = frozenset({"room_view", "zone_enter"})
 MAX_EXPLICIT_DURATION_SECONDS = Decimal(86400)
 # A numeric string, once trimmed (docs/events.md): an optional sign, ASCII digits with an
 # optional decimal point, an optional exponent of one to four digits. The same pattern as the
-# SQL's (NUMERIC_TEXT_PATTERN in app/stores/analytics/dwell.py); `[0-9]`, not `\d`, which would
+# SQL's (NUMERIC_TEXT_PATTERN in app/stores/analytics/vocabulary.py); `[0-9]`, not `\d`, which would
 # take other scripts' digits too.
 NUMERIC_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$")
+# Clock text (docs/events.md): m:ss and h:mm:ss, seconds with an optional fraction; the same
+# patterns as the SQL's (app/stores/analytics/vocabulary.py).
+MINUTES_CLOCK = re.compile(r"^[0-9]{1,7}:[0-5]?[0-9](\.[0-9]{1,6})?$")
+HOURS_CLOCK = re.compile(r"^[0-9]{1,5}:[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$")
 # Divided figures (means, medians, per session) are rounded to the millisecond, rates to four
 # decimals, half away from zero, as PostgreSQL's round() does (docs/analytics.md, "Precision").
 MILLISECOND = Decimal("0.001")
@@ -101,27 +105,38 @@ class CustomerFigures:
     interactions: int = 0
 
 
-def explicit_duration(value: Any) -> Decimal | None:
-    """A valid explicit duration in seconds, or None when it counts as absent: it must be a
-    finite JSON number or numeric string, at least 0 and at most 86400."""
+def explicit_duration(value: Any, *, seconds_per_unit: Decimal = Decimal(1)) -> Decimal | None:
+    """A valid explicit duration in seconds, or None when it counts as absent: a finite JSON
+    number or numeric string (times `seconds_per_unit`), or clock text (m:ss, h:mm:ss), at
+    least 0 and at most 86400."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        seconds = Decimal(value)
+        seconds = Decimal(value) * seconds_per_unit
     elif isinstance(value, float):
         if not math.isfinite(value):
             return None
-        seconds = Decimal(repr(value))
+        seconds = Decimal(repr(value)) * seconds_per_unit
     elif isinstance(value, str):
-        text = value.strip()
-        if not NUMERIC_TEXT.fullmatch(text):
+        seconds = _text_seconds(value.strip(), seconds_per_unit)
+        if seconds is None:
             return None
-        seconds = Decimal(text)
     else:
         return None
     if seconds < 0 or seconds > MAX_EXPLICIT_DURATION_SECONDS:
         return None
     return seconds
+
+
+def _text_seconds(text: str, seconds_per_unit: Decimal) -> Decimal | None:
+    if NUMERIC_TEXT.fullmatch(text):
+        return Decimal(text) * seconds_per_unit
+    if MINUTES_CLOCK.fullmatch(text) or HOURS_CLOCK.fullmatch(text):
+        seconds = Decimal(0)
+        for part in text.split(":"):
+            seconds = seconds * 60 + Decimal(part)
+        return seconds
+    return None
 
 
 def event_data(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,9 +14,10 @@ from typing import Any
 
 from .floor_plans import HALLWAY, FloorPlan, Rect, Room
 
-# Durations real clients sent that mean nothing (docs/FIELD-NOTES): timer garbage, M:SS text,
-# empty strings, negative and absurd numbers. The dwell rule treats them all as absent.
-GARBAGE_DURATIONS = ("1,77,50,078:30:03", "0:14", "", -1.5, 177_500_783.0)
+# Durations real clients sent that mean nothing (docs/FIELD-NOTES): timer garbage, clock text
+# that is no time (75 seconds), empty strings, negative and absurd numbers. The dwell rule
+# treats them all as absent.
+GARBAGE_DURATIONS = ("1,77,50,078:30:03", "0:75", "", -1.5, 177_500_783.0)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ TABLES = (
     "api_keys",
     "audit_log",
     "rate_limit_buckets",
+    "event_mappings",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10

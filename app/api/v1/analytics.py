@@ -137,6 +137,7 @@ async def session_detail(
         rooms=[RoomDwellResponse.of(room) for room in detail.rooms],
         event_counts={count.event_type: count.events for count in detail.event_counts.by_type},
         events_total=detail.event_counts.total,
+        events_not_understood=detail.event_counts.not_understood,
         timeline=[TimelineEntry.of(event) for event in detail.timeline],
         timeline_total=detail.event_counts.story,
         timeline_truncated=detail.timeline_truncated,
@@ -218,6 +219,7 @@ async def property_report(
         interactions=CountedNames.of(report.names["interactions"]),
         unit_selections=CountedNames.of(report.names["unit_selections"]),
         event_counts=report.event_counts,
+        events_not_understood=report.events_not_understood,
         top=report.top,
     )
 

@@ -109,7 +109,11 @@ class PropertyReportResponse(BaseModel):
     gaze_targets: TimedNames = Field(description="gaze by target, by total gaze time.")
     interactions: CountedNames = Field(description="interaction by object, by count.")
     unit_selections: CountedNames = Field(description="unit_selection by unit name, by count.")
-    event_counts: dict[str, int]
+    event_counts: dict[str, int] = Field(description="The sessions' events by type, as sent.")
+    events_not_understood: dict[str, int] = Field(
+        description="Of event_counts, the types no figure reads (neither in the vocabulary nor "
+        "mapped): why a report can be empty when events exist."
+    )
     top: int = Field(description="The most items any ranked list holds.")
 
     model_config = ConfigDict(
@@ -158,7 +162,13 @@ class PropertyReportResponse(BaseModel):
                         "total": 2,
                         "items": [{"name": "Villa Type B", "count": 6, "sessions": 5}],
                     },
-                    "event_counts": {"gaze": 512, "position": 30211, "room_view": 180},
+                    "event_counts": {
+                        "ViewChanged": 44,
+                        "gaze": 512,
+                        "position": 30211,
+                        "room_view": 180,
+                    },
+                    "events_not_understood": {"ViewChanged": 44},
                     "top": 20,
                 }
             ]

@@ -162,8 +162,12 @@ class TimelineEntry(BaseModel):
 class SessionDetailResponse(BaseModel):
     session: SessionResponse
     rooms: list[RoomDwellResponse] = Field(description="Dwell per place, longest first.")
-    event_counts: dict[str, int] = Field(description="The session's events by type.")
+    event_counts: dict[str, int] = Field(description="The session's events by type, as sent.")
     events_total: int
+    events_not_understood: int = Field(
+        description="Events of types no figure reads: neither in the vocabulary nor mapped "
+        "(docs/events.md). They are stored, and count for nothing until a mapping reads them."
+    )
     timeline: list[TimelineEntry] = Field(
         description="The session's events other than position samples, in order (timestamp, "
         "then storage order); place events carry their dwell."
@@ -185,6 +189,7 @@ class SessionDetailResponse(BaseModel):
                     ],
                     "event_counts": {"gaze": 14, "position": 1040, "room_view": 3},
                     "events_total": 1057,
+                    "events_not_understood": 0,
                     "timeline": [
                         {
                             "id": "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2",

@@ -66,6 +66,8 @@ class PropertyReport:
     names: dict[str, list[RankedName]]
     """By kind: pois, views, gaze_targets, interactions, unit_selections."""
     event_counts: dict[str, int]
+    events_not_understood: dict[str, int]
+    """Of event_counts, the types no figure reads."""
     top: int
 
 

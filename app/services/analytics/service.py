@@ -7,8 +7,11 @@ one read-only snapshot per answer; every figure is computed by the stores, in Po
 answers' shapes are in answers.py.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TypeVar
 from uuid import UUID
 
 from app.config import Settings
@@ -48,12 +51,15 @@ from app.services.analytics.paging import (
     session_cursor,
     split_page,
 )
+from app.stores.analytics.dwell import ProjectQueries
 from app.stores.analytics.leads import AnalyticsLeadStore
 from app.stores.analytics.properties import AnalyticsPropertyStore
 from app.stores.analytics.reports import NAMED_EVENT_KINDS, AnalyticsReportStore
 from app.stores.analytics.sessions import AnalyticsStore
+from app.stores.mappings import MappingStore
 
 SESSION_NOT_FOUND = "Session not found"
+Queries = TypeVar("Queries", bound=ProjectQueries)
 CUSTOMER_NOT_FOUND = "Customer not found"
 
 
@@ -94,6 +100,14 @@ class AnalyticsService:
         self._database = database
         self._settings = settings
         self._project_id = project_id
+
+    @asynccontextmanager
+    async def _snapshot(self, queries: type[Queries]) -> AsyncIterator[Queries]:
+        """One read-only snapshot for one answer, and the store that answers it, reading events
+        through the project's event mapping in force (read in the same snapshot)."""
+        async with self._database.read_snapshot() as connection:
+            mapping = await MappingStore(connection, self._project_id).in_force()
+            yield queries(connection, self._project_id, mapping)
 
     def _scope(
         self,
@@ -170,8 +184,7 @@ class AnalyticsService:
     async def session_detail(self, session_id: UUID) -> SessionDetail:
         """The session, its dwell per room, its events counted by type and its timeline."""
         timeline_limit = self._settings.ANALYTICS_TIMELINE_MAX_EVENTS
-        async with self._database.read_snapshot() as connection:
-            store = AnalyticsStore(connection, self._project_id)
+        async with self._snapshot(AnalyticsStore) as store:
             session = await store.get_session(session_id)
             if session is None:
                 raise NotFoundError(SESSION_NOT_FOUND)
@@ -222,12 +235,12 @@ class AnalyticsService:
         selections of one property's sessions started in the period."""
         top = self._top(top)
         scope = self._scope(period, property_id=property_id)
-        async with self._database.read_snapshot() as connection:
-            store = AnalyticsReportStore(connection, self._project_id)
+        async with self._snapshot(AnalyticsReportStore) as store:
             figures = await store.session_figures(scope)
             rooms = await store.ranked_rooms(scope, top=top)
             ranked = await store.ranked_names(scope, top=top)
             counts = await store.event_counts(scope)
+            mapping = store.mapping
         names: dict[str, list[RankedName]] = {kind: [] for kind, _, _ in NAMED_EVENT_KINDS.values()}
         for row in ranked:
             names[row.kind].append(row)
@@ -238,6 +251,11 @@ class AnalyticsService:
             rooms=rooms,
             names=names,
             event_counts=counts,
+            events_not_understood={
+                event_type: events
+                for event_type, events in counts.items()
+                if mapping.kind_of(event_type) is None
+            },
             top=top,
         )
 
@@ -255,8 +273,7 @@ class AnalyticsService:
         after = parse_lead_cursor(cursor)
         rules = lead_rules(self._settings)
         scope = self._scope(period, property_id=property_id)
-        async with self._database.read_snapshot() as connection:
-            store = AnalyticsLeadStore(connection, self._project_id)
+        async with self._snapshot(AnalyticsLeadStore) as store:
             fetched = await store.leads(scope, rules, tier=tier, after=after, limit=limit + 1)
         leads, last = split_page(fetched.leads, limit)
         page = replace(fetched, leads=leads)
@@ -273,8 +290,7 @@ class AnalyticsService:
         top = self._top(top)
         rules = lead_rules(self._settings)
         scope = self._scope(period, customer_id=customer_id)
-        async with self._database.read_snapshot() as connection:
-            store = AnalyticsLeadStore(connection, self._project_id)
+        async with self._snapshot(AnalyticsLeadStore) as store:
             if not await store.customer_exists(customer_id):
                 raise NotFoundError(CUSTOMER_NOT_FOUND)
             leads = await store.leads(scope, rules, tier=None, after=None, limit=1)
@@ -338,8 +354,7 @@ class AnalyticsService:
         engaged = exact(settings.ANALYTICS_ENGAGED_MIN_SECONDS)
         room_min = exact(settings.ANALYTICS_ROOM_INTEREST_MIN_SECONDS)
         scope = self._scope(period, property_id=property_id)
-        async with self._database.read_snapshot() as connection:
-            store = AnalyticsReportStore(connection, self._project_id)
+        async with self._snapshot(AnalyticsReportStore) as store:
             figures = await store.funnel(
                 scope,
                 engaged_min_seconds=engaged,

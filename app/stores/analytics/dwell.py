@@ -1,57 +1,18 @@
-"""What every analytics query shares: the session scope, how names and durations are read, and
+"""What every analytics query shares: the session scope, the precision of divided figures, and
 THE dwell rule (docs/events.md), as SQL fragments the stores compose.
 
 Every statement filters by the caller's project, on vr_sessions and on tracking_events alike,
 and aggregates in PostgreSQL; rows come back already counted, summed and ranked.
 """
 
-from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from app.domain.analytics import SessionScope
+from app.domain.vocabulary import DEFAULT_MAPPING, PLACE_TYPES, EventMapping
+from app.stores.analytics.vocabulary import QueryParameters, VocabularySql
 
-# What a name is trimmed of: the characters Python's str.strip() removes (the ground truth
-# trims with it), spelled out for PostgreSQL's btrim as Unicode escapes (the database is UTF-8).
-WHITESPACE_CHARACTERS = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
-WHITESPACE_SQL = "E'" + "".join(f"\\u{ord(char):04X}" for char in WHITESPACE_CHARACTERS) + "'"
-# A numeric string once trimmed (docs/events.md). Exponents have at most four digits: casting
-# anything longer to numeric could overflow, and such a "duration" means nothing anyway.
-NUMERIC_TEXT_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$"
-MAX_EXPLICIT_DURATION_SECONDS = 86400
-PLACE_EVENT_TYPES_SQL = "('room_view', 'zone_enter', 'zone_exit')"
-
-
-def name_sql(json_value: str) -> str:
-    """A name (room, POI, target, ...) from a jsonb value: a JSON string, trimmed; NULL when it
-    is missing, blank or not a string."""
-    return (
-        f"(CASE WHEN jsonb_typeof({json_value}) = 'string' "
-        f"THEN nullif(btrim({json_value} #>> '{{}}', {WHITESPACE_SQL}), '') END)"
-    )
-
-
-def explicit_duration_sql(event_alias: str) -> str:
-    """A LATERAL subquery `duration` whose `seconds` is the event's valid explicit duration, or
-    NULL when it counts as absent. The regex guards the cast, so garbage never raises."""
-    value = f"{event_alias}.event_data -> 'duration'"
-    text = f"btrim({event_alias}.event_data ->> 'duration', {WHITESPACE_SQL})"
-    return f"""
-        CROSS JOIN LATERAL (
-            SELECT CASE WHEN parsed.value BETWEEN 0 AND {MAX_EXPLICIT_DURATION_SECONDS}
-                        THEN parsed.value END AS seconds
-            FROM (
-                SELECT CASE
-                    WHEN jsonb_typeof({value}) = 'number' THEN ({value})::numeric
-                    WHEN jsonb_typeof({value}) = 'string' AND {text} ~ '{NUMERIC_TEXT_PATTERN}'
-                        THEN ({text})::numeric
-                END AS value
-            ) AS parsed
-        ) AS duration"""
-
-
-# The columns of `scoped_sessions`: close_at is where the dwell of a session's last place event
-# stops (its end, or its last activity while it is open); duration_seconds is exact and only
-# for ended sessions.
 # The precision of divided figures (docs/analytics.md, "Precision"): means, medians and
 # per-session figures in seconds to the millisecond; rates and relative changes to four decimals
 # (0.01%). Sums and differences of times are exact to the microsecond, as stored.
@@ -67,6 +28,9 @@ def rate_sql(expression: str) -> str:
     return f"round({expression}, {RATE_DECIMALS})"
 
 
+# The columns of `scoped_sessions`: close_at is where the dwell of a session's last place event
+# stops (its end, or its last activity while it is open); duration_seconds is exact and only
+# for ended sessions.
 SCOPED_SESSION_COLUMNS = """
     s.id, s.project_id, s.customer_id, s.property_id, s.device_type, s.status, s.started_at,
     s.ended_at, coalesce(s.ended_at, s.last_activity_at) AS close_at,
@@ -74,15 +38,28 @@ SCOPED_SESSION_COLUMNS = """
 """
 
 
-class QueryParameters:
-    """The $n parameters of one statement; $1 is always the project id."""
+class ProjectQueries:
+    """Queries over one project's sessions and events, which read events through the project's
+    event mapping (the defaults when none is given)."""
 
-    def __init__(self, project_id: UUID) -> None:
-        self.values: list[Any] = [project_id]
+    def __init__(
+        self,
+        connection: asyncpg.Connection,
+        project_id: UUID,
+        mapping: EventMapping = DEFAULT_MAPPING,
+    ) -> None:
+        self._connection = connection
+        self._project_id = project_id
+        self._mapping = mapping
 
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
+    @property
+    def mapping(self) -> EventMapping:
+        return self._mapping
+
+    def statement(self) -> tuple[QueryParameters, VocabularySql]:
+        """The parameters of a new statement, and the mapping's SQL bound to them."""
+        parameters = QueryParameters(self._project_id)
+        return parameters, VocabularySql(self._mapping, parameters)
 
 
 def scope_sql(scope: SessionScope, parameters: QueryParameters, *, alias: str = "s") -> str:
@@ -108,21 +85,23 @@ def scope_sql(scope: SessionScope, parameters: QueryParameters, *, alias: str = 
     return " AND ".join(conditions)
 
 
-def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
+def stays_sql(scope: SessionScope, parameters: QueryParameters, vocabulary: VocabularySql) -> str:
     """THE dwell rule (docs/events.md), once, as CTEs for a WITH clause:
 
     - scoped_sessions: the scope's sessions (SCOPED_SESSION_COLUMNS);
     - stays: one row per room_view/zone_enter with a name, with `place`, `dwell_seconds`
       (exact numeric) and `explicit` (whether the client's duration was used).
 
-    A place event at t stays until the first of: t plus its valid explicit duration (if it
-    has one), the session's next place event (room_view, zone_enter or zone_exit, ordered by
-    timestamp, created_at, id), the session's close (its end; its last activity while open).
-    Its dwell is that end minus the later of t and the session's start, never negative: every
-    stay lies within its tour, and the stays of a session never overlap."""
-    place_name = name_sql(
-        "CASE e.event_type WHEN 'room_view' THEN e.event_data -> 'room_name' "
-        "ELSE e.event_data -> 'zone_name' END"
+    Events are read through the project's mapping (`vocabulary`). A place event at t stays
+    until the first of: t plus its valid explicit duration (if it has one), the session's next
+    place event (room_view, zone_enter or zone_exit, ordered by timestamp, created_at, id), the
+    session's close (its end; its last activity while open). Its dwell is that end minus the
+    later of t and the session's start, never negative: every stay lies within its tour, and
+    the stays of a session never overlap."""
+    kind = vocabulary.kind("e")
+    place_name = (
+        f"CASE {kind} WHEN 'room_view' THEN {vocabulary.name('e', 'room_name')} "
+        f"ELSE {vocabulary.name('e', 'zone_name')} END"
     )
     return f"""
     scoped_sessions AS (
@@ -131,11 +110,13 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
         WHERE {scope_sql(scope, parameters)}
     ),
     place_events AS (
-        SELECT e.session_id, e.id, e.event_type, e.timestamp, e.created_at, e.event_data,
-               s.started_at, s.close_at, {place_name} AS place
+        SELECT e.session_id, e.id, {kind} AS event_type, e.timestamp, e.created_at,
+               s.started_at, s.close_at, {place_name} AS place,
+               duration.seconds AS explicit_seconds
         FROM scoped_sessions AS s
         JOIN tracking_events AS e ON e.session_id = s.id
-        WHERE e.project_id = $1 AND e.event_type IN {PLACE_EVENT_TYPES_SQL}
+        {vocabulary.duration("e")}
+        WHERE e.project_id = $1 AND {vocabulary.type_filter("e", *PLACE_TYPES)}
     ),
     place_sequence AS (
         SELECT place_events.*,
@@ -147,16 +128,15 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters) -> str:
     ),
     bounded AS (
         SELECT q.session_id, q.id AS event_row_id, q.event_type, q.place, q.timestamp,
-               duration.seconds AS explicit_seconds,
+               q.explicit_seconds,
                greatest(extract(epoch FROM q.timestamp), extract(epoch FROM q.started_at))
                    AS stay_begins,
                least(
-                   extract(epoch FROM q.timestamp) + duration.seconds,
+                   extract(epoch FROM q.timestamp) + q.explicit_seconds,
                    extract(epoch FROM q.next_place_at),
                    extract(epoch FROM q.close_at)
                ) AS stay_ends
         FROM place_sequence AS q
-        {explicit_duration_sql("q")}
         WHERE q.event_type <> 'zone_exit'
     ),
     stays AS (

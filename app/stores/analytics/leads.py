@@ -6,9 +6,6 @@ session scope and dwell rule; computed in PostgreSQL over all matching rows.
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
-
-import asyncpg
 
 from app.domain.analytics import (
     CustomerActivity,
@@ -20,15 +17,12 @@ from app.domain.analytics import (
     PropertyTime,
     SessionScope,
 )
-from app.stores.analytics.dwell import QueryParameters, scope_sql, stays_sql
+from app.stores.analytics.dwell import ProjectQueries, scope_sql, stays_sql
+from app.stores.analytics.vocabulary import QueryParameters, VocabularySql
 
 
-class AnalyticsLeadStore:
+class AnalyticsLeadStore(ProjectQueries):
     """Lead and customer queries over one project's sessions and events."""
-
-    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
-        self._connection = connection
-        self._project_id = project_id
 
     async def leads(
         self,
@@ -41,8 +35,8 @@ class AnalyticsLeadStore:
     ) -> LeadPage:
         """Identified customers of the scope's sessions scored by the lead rules, best first
         (then by customer id), with the counts per tier of the whole ranking."""
-        parameters = QueryParameters(self._project_id)
-        ctes = _scored_leads_sql(scope, rules, parameters)
+        parameters, vocabulary = self.statement()
+        ctes = _scored_leads_sql(scope, rules, parameters, vocabulary)
         page_conditions = ["true"]
         if tier is not None:
             page_conditions.append(f"tier = {parameters.add(tier)}")
@@ -95,7 +89,7 @@ class AnalyticsLeadStore:
         )
 
     async def time_per_property(self, scope: SessionScope) -> list[PropertyTime]:
-        parameters = QueryParameters(self._project_id)
+        parameters, _ = self.statement()
         rows = await self._connection.fetch(
             f"""
             SELECT s.property_id, count(*) AS sessions,
@@ -115,16 +109,18 @@ class AnalyticsLeadStore:
 
     async def customer_activity(self, scope: SessionScope) -> CustomerActivity:
         """The scope's unit selections, screenshots and interactions, counted."""
-        parameters = QueryParameters(self._project_id)
+        parameters, vocabulary = self.statement()
+        signals = ("unit_selection", "screenshot_taken", "interaction")
         row = await self._connection.fetchrow(
             f"""
-            SELECT count(*) FILTER (WHERE e.event_type = 'unit_selection') AS unit_selections,
-                   count(*) FILTER (WHERE e.event_type = 'screenshot_taken') AS screenshots,
-                   count(*) FILTER (WHERE e.event_type = 'interaction') AS interactions
+            SELECT count(*) FILTER (WHERE kinds.kind = 'unit_selection') AS unit_selections,
+                   count(*) FILTER (WHERE kinds.kind = 'screenshot_taken') AS screenshots,
+                   count(*) FILTER (WHERE kinds.kind = 'interaction') AS interactions
             FROM vr_sessions AS s
             JOIN tracking_events AS e ON e.session_id = s.id
+            CROSS JOIN LATERAL (SELECT {vocabulary.kind("e")} AS kind) AS kinds
             WHERE {scope_sql(scope, parameters)} AND e.project_id = $1
-              AND e.event_type IN ('unit_selection', 'screenshot_taken', 'interaction')
+              AND {vocabulary.type_filter("e", *signals)}
             """,
             *parameters.values,
         )
@@ -132,10 +128,10 @@ class AnalyticsLeadStore:
 
     async def customer_rooms(self, scope: SessionScope, *, top: int) -> list[CustomerRoom]:
         """Rooms (per property) by the customer's total dwell, at most `top`."""
-        parameters = QueryParameters(self._project_id)
+        parameters, vocabulary = self.statement()
         rows = await self._connection.fetch(
             f"""
-            WITH {stays_sql(scope, parameters)},
+            WITH {stays_sql(scope, parameters, vocabulary)},
             rooms AS (
                 SELECT s.property_id, stays.place, sum(stays.dwell_seconds) AS dwell_seconds,
                        count(DISTINCT stays.session_id) AS sessions
@@ -153,11 +149,16 @@ class AnalyticsLeadStore:
         return [CustomerRoom(**dict(row)) for row in rows]
 
 
-def _scored_leads_sql(scope: SessionScope, rules: LeadRules, parameters: QueryParameters) -> str:
+def _scored_leads_sql(
+    scope: SessionScope,
+    rules: LeadRules,
+    parameters: QueryParameters,
+    vocabulary: VocabularySql,
+) -> str:
     """CTEs ending in `scored`: one row per identified customer of the scope with the parts of
     the lead score, each part's points (rounded to 0.1), the score (their sum) and the tier."""
     identified = replace(scope, identified_customers_only=True)
-    stays = stays_sql(identified, parameters)
+    stays = stays_sql(identified, parameters, vocabulary)
 
     def add(value: Any) -> str:
         return f"{parameters.add(value)}::numeric"

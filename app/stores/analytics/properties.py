@@ -6,7 +6,8 @@ from uuid import UUID
 import asyncpg
 
 from app.domain.analytics import PropertySummary, SessionScope
-from app.stores.analytics.dwell import QueryParameters, scope_sql
+from app.stores.analytics.dwell import scope_sql
+from app.stores.analytics.vocabulary import QueryParameters
 
 
 class AnalyticsPropertyStore:

@@ -6,9 +6,6 @@ PostgreSQL over all matching rows. Leads and customers are in leads.py.
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
-
-import asyncpg
 
 from app.domain.analytics import (
     Change,
@@ -22,10 +19,8 @@ from app.domain.analytics import (
     SessionScope,
 )
 from app.stores.analytics.dwell import (
-    QueryParameters,
+    ProjectQueries,
     divided_seconds_sql,
-    explicit_duration_sql,
-    name_sql,
     rate_sql,
     scope_sql,
     stays_sql,
@@ -73,15 +68,11 @@ OVERVIEW_METRICS = {
 }
 
 
-class AnalyticsReportStore:
+class AnalyticsReportStore(ProjectQueries):
     """Report queries over one project's sessions and events."""
 
-    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
-        self._connection = connection
-        self._project_id = project_id
-
     async def session_figures(self, scope: SessionScope) -> SessionFigures:
-        parameters = QueryParameters(self._project_id)
+        parameters, _ = self.statement()
         row = await self._connection.fetchrow(
             f"""
             WITH durations AS (
@@ -104,10 +95,10 @@ class AnalyticsReportStore:
     async def ranked_rooms(self, scope: SessionScope, *, top: int) -> list[RankedRoom]:
         """Rooms by total dwell (then name), at most `top`, each with its ranks by total and by
         dwell per session that visited it."""
-        parameters = QueryParameters(self._project_id)
+        parameters, vocabulary = self.statement()
         rows = await self._connection.fetch(
             f"""
-            WITH {stays_sql(scope, parameters)},
+            WITH {stays_sql(scope, parameters, vocabulary)},
             rooms AS (
                 SELECT place, sum(dwell_seconds) AS dwell_seconds, count(*) AS visits,
                        count(DISTINCT session_id) AS sessions
@@ -136,32 +127,36 @@ class AnalyticsReportStore:
     async def ranked_names(self, scope: SessionScope, *, top: int) -> list[RankedName]:
         """POIs, views and gaze targets by total explicit seconds, interactions by object and
         unit selections by unit name by count; at most `top` of each kind."""
-        parameters = QueryParameters(self._project_id)
-        kind = " ".join(
+        parameters, vocabulary = self.statement()
+        event_kind = vocabulary.kind("e")
+        label = " ".join(
             f"WHEN '{event_type}' THEN '{label}'"
             for event_type, (label, _, _) in NAMED_EVENT_KINDS.items()
         )
-        name_value = " ".join(
-            f"WHEN '{event_type}' THEN e.event_data -> '{field}'"
+        name = " ".join(
+            f"WHEN '{event_type}' THEN {vocabulary.name('e', field)}"
             for event_type, (_, field, _) in NAMED_EVENT_KINDS.items()
         )
         timed = ", ".join(f"'{t}'" for t, (_, _, is_timed) in NAMED_EVENT_KINDS.items() if is_timed)
-        event_types = ", ".join(f"'{event_type}'" for event_type in NAMED_EVENT_KINDS)
         rows = await self._connection.fetch(
             f"""
             WITH scoped_sessions AS (
                 SELECT s.id FROM vr_sessions AS s WHERE {scope_sql(scope, parameters)}
             ),
-            named AS (
-                SELECT CASE e.event_type {kind} END AS kind,
-                       {name_sql(f"CASE e.event_type {name_value} END")} AS name,
-                       e.session_id,
-                       CASE WHEN e.event_type IN ({timed})
-                            THEN coalesce(duration.seconds, 0) ELSE 0 END AS seconds
+            kinds AS (
+                SELECT e.*, {event_kind} AS event_kind
                 FROM scoped_sessions AS s
                 JOIN tracking_events AS e ON e.session_id = s.id
-                {explicit_duration_sql("e")}
-                WHERE e.project_id = $1 AND e.event_type IN ({event_types})
+                WHERE e.project_id = $1 AND {vocabulary.type_filter("e", *NAMED_EVENT_KINDS)}
+            ),
+            named AS (
+                SELECT CASE e.event_kind {label} END AS kind,
+                       CASE e.event_kind {name} END AS name,
+                       e.session_id,
+                       CASE WHEN e.event_kind IN ({timed})
+                            THEN coalesce(duration.seconds, 0) ELSE 0 END AS seconds
+                FROM kinds AS e
+                {vocabulary.duration("e")}
             ),
             totals AS (
                 SELECT kind, name, count(*) AS events, count(DISTINCT session_id) AS sessions,
@@ -188,7 +183,7 @@ class AnalyticsReportStore:
         return [RankedName(**dict(row)) for row in rows]
 
     async def event_counts(self, scope: SessionScope) -> dict[str, int]:
-        parameters = QueryParameters(self._project_id)
+        parameters, _ = self.statement()
         rows = await self._connection.fetch(
             f"""
             SELECT e.event_type, count(*) AS events
@@ -213,7 +208,7 @@ class AnalyticsReportStore:
     ) -> Overview:
         """KPIs of sessions started in [starts, ends) and in the period of equal length
         before it, and the change between them."""
-        parameters = QueryParameters(self._project_id)
+        parameters, _ = self.statement()
         conditions = scope_sql(scope, parameters)
         current_start, current_end = parameters.add(starts), parameters.add(ends)
         previous_start = parameters.add(previous_starts)
@@ -280,7 +275,7 @@ class AnalyticsReportStore:
         engaged_min_seconds: Decimal,
     ) -> list[DayFigures]:
         """One row per UTC day that [starts, ends) touches, days without sessions included."""
-        parameters = QueryParameters(self._project_id)
+        parameters, _ = self.statement()
         conditions = scope_sql(scope, parameters)
         first, last = parameters.add(starts), parameters.add(ends)
         engaged = parameters.add(engaged_min_seconds)
@@ -325,8 +320,8 @@ class AnalyticsReportStore:
     ) -> FunnelFigures:
         """Sessions started -> engaged (ended, lasted at least engaged_min_seconds) -> high
         intent (engaged, and a unit selected or enough rooms of interest)."""
-        parameters = QueryParameters(self._project_id)
-        ctes = stays_sql(scope, parameters)
+        parameters, vocabulary = self.statement()
+        ctes = stays_sql(scope, parameters, vocabulary)
         engaged = parameters.add(engaged_min_seconds)
         room_min = parameters.add(room_interest_min_seconds)
         min_rooms = parameters.add(high_intent_min_rooms)
@@ -349,7 +344,7 @@ class AnalyticsReportStore:
                        EXISTS (
                            SELECT 1 FROM tracking_events AS e
                            WHERE e.session_id = s.id AND e.project_id = $1
-                             AND e.event_type = 'unit_selection'
+                             AND {vocabulary.type_filter("e", "unit_selection")}
                        ) AS selected_unit,
                        coalesce(interest.rooms, 0) >= {min_rooms}::integer AS enough_rooms
                 FROM scoped_sessions AS s

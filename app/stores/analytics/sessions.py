@@ -3,8 +3,6 @@ event counts, timeline and events."""
 
 from uuid import UUID
 
-import asyncpg
-
 from app.domain.analytics import (
     EventCount,
     EventCounts,
@@ -17,7 +15,7 @@ from app.domain.analytics import (
     StoredEvent,
     TimelineEvent,
 )
-from app.stores.analytics.dwell import QueryParameters, scope_sql, stays_sql
+from app.stores.analytics.dwell import ProjectQueries, scope_sql, stays_sql
 
 SESSION_ROW_COLUMNS = """
     s.id, s.customer_id, s.property_id, s.device_type, s.status, s.end_reason, s.started_at,
@@ -26,21 +24,14 @@ SESSION_ROW_COLUMNS = """
 """
 
 
-class AnalyticsStore:
+class AnalyticsStore(ProjectQueries):
     """Analytics queries over one project's sessions and events."""
-
-    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
-        self._connection = connection
-        self._project_id = project_id
-
-    def parameters(self) -> QueryParameters:
-        return QueryParameters(self._project_id)
 
     async def list_sessions(
         self, scope: SessionScope, *, after: SessionKey | None, order: SortOrder, limit: int
     ) -> list[SessionRow]:
         """Up to `limit` sessions in start order (then id), after `after` if given."""
-        parameters = self.parameters()
+        parameters, _ = self.statement()
         conditions = scope_sql(scope, parameters)
         direction = "DESC" if order == "desc" else "ASC"
         if after is not None:
@@ -69,10 +60,11 @@ class AnalyticsStore:
 
     async def session_rooms(self, session_id: UUID) -> list[RoomDwell]:
         """Dwell per place in one session, longest first."""
-        parameters = self.parameters()
+        parameters, vocabulary = self.statement()
+        scope = SessionScope(self._project_id, session_id=session_id)
         rows = await self._connection.fetch(
             f"""
-            WITH {stays_sql(SessionScope(self._project_id, session_id=session_id), parameters)}
+            WITH {stays_sql(scope, parameters, vocabulary)}
             SELECT place, sum(dwell_seconds) AS dwell_seconds, count(*) AS visits
             FROM stays
             GROUP BY place
@@ -83,11 +75,11 @@ class AnalyticsStore:
         return [RoomDwell(**dict(row)) for row in rows]
 
     async def session_event_counts(self, session_id: UUID) -> EventCounts:
+        """The session's events counted by type as stored (a handful of rows), with what the
+        project's mapping makes of each type."""
         rows = await self._connection.fetch(
             """
-            SELECT event_type, count(*) AS events,
-                   sum(count(*)) OVER () AS total,
-                   sum(count(*) FILTER (WHERE event_type <> 'position')) OVER () AS story
+            SELECT event_type, count(*) AS events
             FROM tracking_events
             WHERE session_id = $2 AND project_id = $1
             GROUP BY event_type
@@ -96,17 +88,23 @@ class AnalyticsStore:
             self._project_id,
             session_id,
         )
+        by_type = [
+            EventCount(row["event_type"], row["events"], self._mapping.kind_of(row["event_type"]))
+            for row in rows
+        ]
         return EventCounts(
-            by_type=[EventCount(row["event_type"], row["events"]) for row in rows],
-            total=int(rows[0]["total"]) if rows else 0,
-            story=int(rows[0]["story"]) if rows else 0,
+            by_type=by_type,
+            total=sum(count.events for count in by_type),
+            story=sum(count.events for count in by_type if count.kind != "position"),
+            not_understood=sum(count.events for count in by_type if count.kind is None),
         )
 
     async def session_timeline(self, session_id: UUID, *, limit: int) -> list[TimelineEvent]:
         """The session's events other than position samples, in the order of the dwell rule,
         place events with their dwell; at most `limit`."""
-        parameters = self.parameters()
-        stays = stays_sql(SessionScope(self._project_id, session_id=session_id), parameters)
+        parameters, vocabulary = self.statement()
+        scope = SessionScope(self._project_id, session_id=session_id)
+        stays = stays_sql(scope, parameters, vocabulary)
         session = parameters.add(session_id)
         rows = await self._connection.fetch(
             f"""
@@ -116,6 +114,7 @@ class AnalyticsStore:
             FROM tracking_events AS e
             LEFT JOIN stays ON stays.event_row_id = e.id
             WHERE e.session_id = {session} AND e.project_id = $1 AND e.event_type <> 'position'
+              AND {vocabulary.kind("e")} <> 'position'
             ORDER BY e.timestamp, e.created_at, e.id
             LIMIT {parameters.add(limit)}
             """,
@@ -132,7 +131,7 @@ class AnalyticsStore:
         limit: int,
     ) -> list[StoredEvent]:
         """Up to `limit` events of a session in timeline order, after `after` if given."""
-        parameters = self.parameters()
+        parameters, _ = self.statement()
         conditions = f"e.session_id = {parameters.add(session_id)} AND e.project_id = $1"
         if event_type is not None:
             conditions += f" AND e.event_type = {parameters.add(event_type)}"

@@ -14,10 +14,16 @@ import asyncpg
 import httpx
 import pytest
 
-from app.stores.analytics.dwell import NUMERIC_TEXT_PATTERN
+from app.stores.analytics.vocabulary import (
+    HOURS_CLOCK_PATTERN,
+    MINUTES_CLOCK_PATTERN,
+    NUMERIC_TEXT_PATTERN,
+)
 from scripts.tours.floor_plans import floor_plans
 from scripts.tours.generator import Tour, generate_tours, send_tours
 from scripts.tours.truth import (
+    HOURS_CLOCK,
+    MINUTES_CLOCK,
     NUMERIC_TEXT,
     customer_figures,
     event_data,
@@ -343,10 +349,31 @@ def test_numeric_string_durations_count_as_numbers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("clock", "seconds"),
+    [
+        ("0:14", "14"),
+        ("0:06", "6"),
+        ("0:6", "6"),
+        (" 2:05.5 ", "125.5"),
+        ("1:00:00", "3600"),
+        ("23:59:59.999999", "86399.999999"),
+        ("24:00:00", "86400"),
+        ("1440:00", "86400"),
+    ],
+)
+def test_clock_text_durations_are_seconds(clock: str, seconds: str) -> None:
+    assert explicit_duration(clock) == Decimal(seconds)
+
+
+@pytest.mark.parametrize(
     "garbage",
     [
-        "0:14",
+        "0:75",
         "1,77,50,078:30:03",
+        "24:00:01",
+        "1440:01",
+        "1:2:3",
+        "0:14:",
         "",
         "  ",
         "NaN",
@@ -437,9 +464,13 @@ def test_event_data_sent_as_a_json_string_is_read_like_an_object() -> None:
     assert room_dwell(tour) == {"Kitchen": 4.25}
 
 
-def test_the_truth_reads_numeric_strings_with_the_sqls_own_pattern() -> None:
+def test_the_truth_reads_numbers_and_clock_text_with_the_sqls_own_patterns() -> None:
     """One rule (docs/events.md): ASCII digits, at most four exponent digits."""
     assert NUMERIC_TEXT.pattern == NUMERIC_TEXT_PATTERN
+    assert (MINUTES_CLOCK.pattern, HOURS_CLOCK.pattern) == (
+        MINUTES_CLOCK_PATTERN,
+        HOURS_CLOCK_PATTERN,
+    )
     assert explicit_duration("1e-0001") == Decimal("0.1")
     assert explicit_duration("1e-00001") is None
     assert explicit_duration("\u0661\u0662") is None
@@ -460,7 +491,7 @@ def test_property_figures_count_timed_events_by_their_explicit_duration_only() -
         [
             place("room_view", "Kitchen", T0 + 1),
             other("poi_visit", T0 + 2, poi="Kitchen Island", zone="Kitchen", duration="6.5"),
-            other("poi_visit", T0 + 3, poi=" Kitchen Island", zone="Kitchen", duration="0:14"),
+            other("poi_visit", T0 + 3, poi=" Kitchen Island", zone="Kitchen", duration="0:75"),
             other("gaze", T0 + 4, target="Countertop", duration=2.25),
             other("gaze", T0 + 5, target="Countertop"),
             other("view", T0 + 6, view_name="Sunset", duration=10),
