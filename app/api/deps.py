@@ -81,7 +81,12 @@ def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionServic
         settings: SettingsDep,
         caller: Annotated[Caller, Depends(RequireScope(*scopes))],
     ) -> SessionService:
-        return SessionService(database, settings, project_id=caller.project_id)
+        return SessionService(
+            database,
+            settings,
+            project_id=caller.project_id,
+            default_labels=caller.default_labels,
+        )
 
     return build
 

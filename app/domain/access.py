@@ -13,6 +13,11 @@ class ProjectRecord:
     id: UUID
     name: str
     created_at: datetime
+    time_zone: str
+    """IANA name: where headsets' times without a UTC offset are read, unless the request
+    itself reveals their offset (docs/ingestion.md, "Local times")."""
+    accepts_keyless_records: bool
+    """Whether the legacy endpoint takes the original client's writes without a key here."""
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,5 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    default_labels: dict[str, str]
+    """property_id / device_type written onto the sessions this key creates without them."""

@@ -38,6 +38,9 @@ class SessionRow:
     last_activity_at: datetime
     duration_seconds: Decimal | None
     """ended_at - started_at, exact; None while the session is open."""
+    client_session_id: str | None
+    """The id as the client wrote it, when not the canonical UUID text (an FGuid)."""
+    local_time_rule: str | None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,11 @@ class SessionRecord:
     clock_offset: timedelta | None
     """The headset's clock error (server - headset) learned from the first request about the
     session that carried sent_at; None until one did."""
+    client_session_id: str | None
+    """The id as the client first wrote it (an FGuid), when not the canonical UUID text."""
+    local_time_rule: str | None
+    """How the start's local time was read (sent_at, session_end, project_time_zone); None
+    when it carried a UTC offset or was a Unix time."""
     created_at: datetime
 
 

@@ -17,10 +17,29 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 MILLISECONDS_THRESHOLD = 100_000_000_000
 NOT_UNICODE = "is not valid Unicode (it holds an unpaired surrogate)"
 NUMERIC_PATTERN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# FDateTime::ToString(): 2025.10.14-18.22.31, with milliseconds when a format asks for them.
+UNREAL_TIME_PATTERN = re.compile(
+    r"^(\d{4})\.(\d{2})\.(\d{2})-(\d{2})\.(\d{2})\.(\d{2})(?:[.:](\d{1,6}))?$"
+)
+# The original Blueprint client's session summary: 02-Dec-2025, 2:30:00 pm.
+HUMAN_TIME_PATTERN = re.compile(
+    r"^(\d{1,2})-([A-Za-z]{3})-(\d{4}),?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp][Mm]))?$"
+)
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+        start=1,
+    )
+}
 
 
 def parse_client_timestamp(value: Any) -> datetime:
-    """Unix seconds or milliseconds (number or numeric string), or ISO 8601 with an offset."""
+    """Unix seconds or milliseconds (number or numeric string), ISO 8601, Unreal's
+    FDateTime::ToString() (`2025.10.14-18.22.31`) or the original client's human time
+    (`02-Dec-2025, 2:30:00 pm`). A time with an offset (or a Unix time) comes back in UTC; one
+    without comes back naive: a local time, converted by the service with the rule of
+    docs/ingestion.md ("Local times")."""
     try:
         return _parse_client_timestamp(value)
     except OverflowError:
@@ -31,26 +50,62 @@ def _parse_client_timestamp(value: Any) -> datetime:
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, bool):
-        raise ValueError("must be a Unix timestamp or an ISO 8601 date-time, not a boolean")
+        raise ValueError("must be a Unix timestamp or a date-time, not a boolean")
     elif isinstance(value, int | float):
         moment = _from_unix(value)
     elif isinstance(value, str):
-        text = value.strip()
-        if NUMERIC_PATTERN.match(text):
-            moment = _from_unix(float(text))
-        else:
-            try:
-                moment = datetime.fromisoformat(text)
-            except ValueError:
-                raise ValueError(
-                    "must be a Unix timestamp (seconds or milliseconds) or an ISO 8601 "
-                    f"date-time with a UTC offset, got {value[:40]!r}"
-                ) from None
+        moment = _from_text(value.strip())
     else:
-        raise ValueError("must be a Unix timestamp (number or string) or an ISO 8601 string")
+        raise ValueError("must be a Unix timestamp (number or string) or a date-time string")
     if moment.tzinfo is None:
-        raise ValueError("ISO 8601 date-time needs a UTC offset, such as Z or +02:00")
+        return moment
     return moment.astimezone(UTC)
+
+
+def _from_text(text: str) -> datetime:
+    if NUMERIC_PATTERN.match(text):
+        return _from_unix(float(text))
+    unreal = UNREAL_TIME_PATTERN.match(text)
+    if unreal:
+        year, month, day, hour, minute, second, fraction = unreal.groups()
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            _microseconds(fraction),
+        )
+    human = HUMAN_TIME_PATTERN.match(text)
+    if human:
+        return _from_human(*human.groups())
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            "must be a Unix timestamp (seconds or milliseconds), an ISO 8601 date-time, "
+            f"Unreal's 2025.10.14-18.22.31 or 02-Dec-2025, 2:30:00 pm, got {text[:40]!r}"
+        ) from None
+
+
+def _microseconds(fraction: str | None) -> int:
+    return int((fraction or "").ljust(6, "0")[:6])
+
+
+def _from_human(
+    day: str, month: str, year: str, hour: str, minute: str, second: str | None, half: str | None
+) -> datetime:
+    """The original client's `02-Dec-2025, 2:30:00 pm` (12-hour with am/pm, or 24-hour)."""
+    hours = int(hour)
+    if half is not None:
+        if not 1 <= hours <= 12:
+            raise ValueError(f"has hour {hours} with {half}: a 12-hour clock runs from 1 to 12")
+        hours = hours % 12 + (12 if half.lower() == "pm" else 0)
+    month_number = MONTHS.get(month.lower())
+    if month_number is None:
+        raise ValueError(f"has an unknown month {month!r} (Jan to Dec)")
+    return datetime(int(year), month_number, int(day), hours, int(minute), int(second or 0))
 
 
 def _from_unix(value: float) -> datetime:
@@ -108,8 +163,17 @@ ClientTimestamp = Annotated[
         {
             "anyOf": [{"type": "number"}, {"type": "string"}],
             "description": "Unix time in seconds or milliseconds (number or numeric string), "
-            "or an ISO 8601 date-time with a UTC offset.",
-            "examples": [1728234567.89, "1728234567", "2025-10-06T17:09:27Z"],
+            "an ISO 8601 date-time, Unreal's FDateTime::ToString() (2025.10.14-18.22.31) or "
+            "02-Dec-2025, 2:30:00 pm. Times without a UTC offset are local: see "
+            "docs/ingestion.md (Local times). Send text, not a Blueprint float: a float32 "
+            "Unix time is off by up to a minute.",
+            "examples": [
+                1728234567.89,
+                "1728234567",
+                "2025-10-06T17:09:27Z",
+                "2025.10.06-19.09.27",
+                "06-Oct-2025, 7:09:27 pm",
+            ],
         }
     ),
 ]

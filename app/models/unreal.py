@@ -3,8 +3,10 @@
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
 
+from app.domain.sessions import SessionRecord
 from app.models.fields import (
     ClientEventId,
     ClientTimestamp,
@@ -26,13 +28,27 @@ class RequestModel(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def text_as_sent(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+SessionIdAsSent = Annotated[
+    str | None,
+    BeforeValidator(text_as_sent),
+    Field(default=None, validation_alias="session_id", exclude=True),
+    SkipJsonSchema(),
+]
+"""The session id exactly as the client wrote it (an FGuid, say), to answer it back that way."""
+
+
 class SessionStartRequest(RequestModel):
     session_start: ClientTimestamp
     session_id: OptionalSessionId = Field(
         default=None,
         description="The client's own session id. Send it to make retries safe: a repeated "
-        "start with the same id returns the same session.",
+        "start with the same id returns the same session. Answers give it back as sent.",
     )
+    session_id_as_sent: SessionIdAsSent
     customer_id: OptionalLabel = None
     property_id: OptionalLabel = None
     device_type: OptionalLabel = None
@@ -72,6 +88,7 @@ class CompleteSessionRequest(SessionStartRequest):
 
 class SessionEndRequest(RequestModel):
     session_id: SessionId
+    session_id_as_sent: SessionIdAsSent
     session_end: ClientTimestamp
     sent_at: OptionalClientTimestamp = Field(default=None, description=SENT_AT_DESCRIPTION)
 
@@ -106,6 +123,7 @@ class TrackingEvent(RequestModel):
 
 class TrackingEventRequest(TrackingEvent):
     session_id: SessionId
+    session_id_as_sent: SessionIdAsSent
     sent_at: OptionalClientTimestamp = Field(default=None, description=SENT_AT_DESCRIPTION)
 
     model_config = ConfigDict(
@@ -129,6 +147,7 @@ class TrackingEventRequest(TrackingEvent):
 
 class TrackingBatchRequest(RequestModel):
     session_id: SessionId
+    session_id_as_sent: SessionIdAsSent
     sent_at: OptionalClientTimestamp = Field(default=None, description=SENT_AT_DESCRIPTION)
     events: list[Annotated[Any, WithJsonSchema(TrackingEvent.model_json_schema())]] = Field(
         description="Events shaped like TrackingEvent. Each is validated on its own: invalid "
@@ -163,10 +182,22 @@ class TrackingBatchRequest(RequestModel):
     )
 
 
+SESSION_ID_AS_SENT = (
+    "The session id, written as the client wrote it (an Unreal FGuid stays 32 hexadecimal "
+    "digits); the canonical UUID text when the server made the id."
+)
+
+
+def shown_session_id(session: SessionRecord, *, as_sent: str | None) -> str:
+    """The session id as the client wrote it in this request, else as it first wrote it, else
+    the canonical UUID text."""
+    return as_sent or session.client_session_id or str(session.id)
+
+
 class SessionCreatedResponse(BaseModel):
     status: Literal["success"] = "success"
     message: str
-    session_id: UUID
+    session_id: str = Field(description=SESSION_ID_AS_SENT)
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -264,7 +295,7 @@ class BatchAcceptedResponse(BaseModel):
 
 
 class SessionStatusResponse(BaseModel):
-    session_id: UUID
+    session_id: str = Field(description=SESSION_ID_AS_SENT)
     status: Literal["active", "completed"]
     started_at: UtcDateTime
     ended_at: UtcDateTime | None
@@ -299,5 +330,5 @@ class SessionStatusResponse(BaseModel):
 
 class HeartbeatResponse(BaseModel):
     status: Literal["ok"] = "ok"
-    session_id: UUID
+    session_id: str = Field(description=SESSION_ID_AS_SENT)
     last_seen_at: UtcDateTime

@@ -10,8 +10,10 @@ import asyncpg
 from app.domain.access import ApiKeyRecord, ProjectRecord
 
 KEY_COLUMNS = """
-    id, project_id, name, key_prefix, key_hash, scopes, created_at, last_used_at, revoked_at
+    id, project_id, name, key_prefix, key_hash, scopes, created_at, last_used_at, revoked_at,
+    default_labels
 """
+PROJECT_COLUMNS = "id, name, created_at, time_zone, accepts_keyless_records"
 
 
 def _key(row: asyncpg.Record | None) -> ApiKeyRecord | None:
@@ -24,27 +26,53 @@ class AccessStore:
 
     async def create_project(self, name: str) -> ProjectRecord:
         row = await self._connection.fetchrow(
-            "INSERT INTO projects (name) VALUES ($1) RETURNING id, name, created_at", name
+            f"INSERT INTO projects (name) VALUES ($1) RETURNING {PROJECT_COLUMNS}", name
         )
         return ProjectRecord(**dict(row))
 
     async def get_project(self, project_id: UUID) -> ProjectRecord | None:
         row = await self._connection.fetchrow(
-            "SELECT id, name, created_at FROM projects WHERE id = $1", project_id
+            f"SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1", project_id
         )
         return ProjectRecord(**dict(row)) if row is not None else None
 
     async def list_projects(self) -> list[ProjectRecord]:
         rows = await self._connection.fetch(
-            "SELECT id, name, created_at FROM projects ORDER BY created_at, id"
+            f"SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_at, id"
         )
         return [ProjectRecord(**dict(row)) for row in rows]
 
     async def rename_project(self, project_id: UUID, name: str) -> ProjectRecord | None:
         row = await self._connection.fetchrow(
-            "UPDATE projects SET name = $2 WHERE id = $1 RETURNING id, name, created_at",
+            f"UPDATE projects SET name = $2 WHERE id = $1 RETURNING {PROJECT_COLUMNS}",
             project_id,
             name,
+        )
+        return ProjectRecord(**dict(row)) if row is not None else None
+
+    async def set_project_settings(
+        self, project_id: UUID, *, time_zone: str | None, accepts_keyless_records: bool | None
+    ) -> ProjectRecord | None:
+        """Change what is given (None: unchanged)."""
+        row = await self._connection.fetchrow(
+            f"""
+            UPDATE projects
+            SET time_zone = coalesce($2, time_zone),
+                accepts_keyless_records = coalesce($3, accepts_keyless_records)
+            WHERE id = $1
+            RETURNING {PROJECT_COLUMNS}
+            """,
+            project_id,
+            time_zone,
+            accepts_keyless_records,
+        )
+        return ProjectRecord(**dict(row)) if row is not None else None
+
+    async def keyless_project(self, *, for_update: bool = False) -> ProjectRecord | None:
+        """The project that takes keyless records, if one does."""
+        lock = "FOR UPDATE" if for_update else ""
+        row = await self._connection.fetchrow(
+            f"SELECT {PROJECT_COLUMNS} FROM projects WHERE accepts_keyless_records {lock}"
         )
         return ProjectRecord(**dict(row)) if row is not None else None
 
@@ -56,12 +84,13 @@ class AccessStore:
         key_prefix: str,
         key_hash: bytes,
         scopes: Sequence[str],
+        default_labels: dict[str, str] | None = None,
     ) -> ApiKeyRecord | None:
         """Store a key; None when a key with this hash exists already."""
         row = await self._connection.fetchrow(
             f"""
-            INSERT INTO api_keys (project_id, name, key_prefix, key_hash, scopes)
-            VALUES ($1, $2, $3, $4, $5)
+            INSERT INTO api_keys (project_id, name, key_prefix, key_hash, scopes, default_labels)
+            VALUES ($1, $2, $3, $4, $5, $6::jsonb)
             ON CONFLICT (key_hash) DO NOTHING
             RETURNING {KEY_COLUMNS}
             """,
@@ -70,6 +99,7 @@ class AccessStore:
             key_prefix,
             key_hash,
             list(scopes),
+            default_labels or {},
         )
         return _key(row)
 

@@ -9,7 +9,8 @@ from app.domain.sessions import ErasedCounts, SessionRecord
 
 SESSION_COLUMNS = """
     id, started_at, ended_at, status, customer_id, property_id, device_type,
-    last_seen_at, last_activity_at, end_reason, duration_seconds, clock_offset, created_at
+    last_seen_at, last_activity_at, end_reason, duration_seconds, clock_offset,
+    client_session_id, local_time_rule, created_at
 """
 
 # The offset that converts a request's times for the session being updated: the request's own
@@ -81,6 +82,8 @@ class SessionStore:
         property_id: str | None,
         device_type: str | None,
         clock_offset: timedelta | None,
+        client_session_id: str | None,
+        local_time_rule: str | None,
     ) -> SessionRecord | None:
         """Insert a session; None when a session with this id already exists (in this project
         or another)."""
@@ -88,13 +91,15 @@ class SessionStore:
             f"""
             INSERT INTO vr_sessions (
                 id, started_at, ended_at, status, end_reason, customer_id, property_id,
-                device_type, last_seen_at, last_activity_at, clock_offset, project_id
+                device_type, last_seen_at, last_activity_at, clock_offset, client_session_id,
+                local_time_rule, project_id
             )
             VALUES (
                 $1, $2, $3,
                 CASE WHEN $3::timestamptz IS NULL THEN 'active' ELSE 'completed' END,
                 CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE 'client' END,
-                $4, $5, $6, now(), greatest($2, least(coalesce($3, $2), now())), $7, $8
+                $4, $5, $6, now(), greatest($2, least(coalesce($3, $2), now())), $7, $8, $9,
+                $10
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
@@ -106,6 +111,8 @@ class SessionStore:
             property_id,
             device_type,
             clock_offset,
+            client_session_id,
+            local_time_rule,
             self._project_id,
         )
         return _record(row)

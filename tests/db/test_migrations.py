@@ -24,6 +24,9 @@ TABLES = (
     "audit_log",
     "rate_limit_buckets",
     "event_mappings",
+    "legacy_records",
+    "legacy_tours",
+    "pending_events",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10

@@ -33,11 +33,29 @@ def test_timestamp_forms_parse_to_the_same_moment(value: object) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "abc", "1e", "inf", "nan", "2024-10-06T17:09:27", None, True, [], {}, float("inf")],
+    ["", "abc", "1e", "inf", "nan", "2024.10.06 17:09:27", None, True, [], {}, float("inf")],
 )
 def test_unusable_timestamps_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
         parse_client_timestamp(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "local"),
+    [
+        ("2024-10-06T17:09:27.89", datetime(2024, 10, 6, 17, 9, 27, 890000)),
+        ("2024.10.06-17.09.27", datetime(2024, 10, 6, 17, 9, 27)),
+        ("2024.10.06-17.09.27:890", datetime(2024, 10, 6, 17, 9, 27, 890000)),
+        ("06-Oct-2024, 5:09:27 pm", datetime(2024, 10, 6, 17, 9, 27)),
+        ("06-oct-2024, 5:09:27 PM", datetime(2024, 10, 6, 17, 9, 27)),
+        ("06-Oct-2024, 12:09:27 am", datetime(2024, 10, 6, 0, 9, 27)),
+        ("06-Oct-2024, 12:09:27 pm", datetime(2024, 10, 6, 12, 9, 27)),
+        ("6-Oct-2024 17:09", datetime(2024, 10, 6, 17, 9)),
+    ],
+)
+def test_times_without_an_offset_are_local(value: str, local: datetime) -> None:
+    """Read as they are, without a time zone: the service decides whose clock they are."""
+    assert parse_client_timestamp(value) == local
 
 
 def test_milliseconds_threshold_separates_seconds_from_milliseconds() -> None:

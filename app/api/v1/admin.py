@@ -16,6 +16,7 @@ from app.models.admin import (
     KeyCreateRequest,
     KeyResponse,
     ProjectResponse,
+    ProjectSettingsRequest,
     key_fields,
 )
 from app.services.access.keys import parse_scopes
@@ -29,8 +30,26 @@ MAX_AUDIT_ENTRIES = 1000
 @router.get("/project", response_model=ProjectResponse)
 async def get_project(caller: AdminCallerDep, access: AccessServiceDep) -> ProjectResponse:
     """The project this key belongs to."""
-    project = await access.get_project(caller.project_id)
-    return ProjectResponse(id=project.id, name=project.name, created_at=project.created_at)
+    return ProjectResponse.of(await access.get_project(caller.project_id))
+
+
+@router.patch(
+    "/project",
+    response_model=ProjectResponse,
+    responses={**BODY_ERRORS, 409: {"description": "Another project takes keyless records"}},
+)
+async def set_project_settings(
+    body: ProjectSettingsRequest, caller: AdminCallerDep, access: AccessServiceDep
+) -> ProjectResponse:
+    """Set the project's time zone (for headsets' local times) and whether it takes the
+    original Unreal client's records without a key. Each change is audited."""
+    project = await access.set_project_settings(
+        caller.project_id,
+        time_zone=body.time_zone,
+        accepts_keyless_records=body.accepts_keyless_records,
+        actor=caller.actor,
+    )
+    return ProjectResponse.of(project)
 
 
 @router.get("/keys", response_model=list[KeyResponse])
@@ -55,6 +74,9 @@ async def create_key(
         name=body.name,
         scopes=parse_scopes(body.scopes),
         actor=caller.actor,
+        default_labels=body.default_labels.model_dump(exclude_none=True)
+        if body.default_labels
+        else None,
     )
     return KeyCreatedResponse(**key_fields(created.record), key=created.secret)
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, status
+from fastapi import APIRouter, Depends, Header, Path, Request, status
 
 from app.api.deps import RequestIdDep, SessionReaderDep, SessionServiceDep, TrackingServiceDep
 from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
@@ -22,6 +22,7 @@ from app.models.unreal import (
     SessionStatusResponse,
     TrackingBatchRequest,
     TrackingEventRequest,
+    shown_session_id,
 )
 from app.services.ingestion.sessions import SessionStatus
 
@@ -34,6 +35,14 @@ NOT_FOUND = {
     }
 }
 CONFLICT = {409: {"description": "session_id reused for a different customer, property or device"}}
+
+
+async def path_session_id(request: Request) -> str:
+    """The session id of the path, as the client wrote it."""
+    return request.path_params["session_id"].strip()
+
+
+PathSessionIdDep = Annotated[str, Depends(path_session_id)]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -59,7 +68,7 @@ async def receive_session(
     session = await service.create_complete(body, idempotency_key=idempotency_key)
     return CompleteSessionResponse(
         message="Session data received and processed",
-        session_id=session.id,
+        session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
         duration_seconds=session.duration_seconds or 0,
         received_at=session.created_at,
     )
@@ -78,7 +87,10 @@ async def start_session(
 ) -> SessionCreatedResponse:
     """Open a session when the user enters VR. Retrying with the same session_id is safe."""
     session = await service.start(body, idempotency_key=idempotency_key)
-    return SessionCreatedResponse(message="Session started successfully", session_id=session.id)
+    return SessionCreatedResponse(
+        message="Session started successfully",
+        session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
+    )
 
 
 @router.post(
@@ -91,7 +103,7 @@ async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> Se
     session = await service.end(body)
     return SessionEndResponse(
         message="Session ended successfully",
-        session_id=session.id,
+        session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
         duration_seconds=session.duration_seconds or 0,
     )
 
@@ -146,10 +158,10 @@ async def track_batch(
     responses={**NOT_FOUND, **UNAVAILABLE},
 )
 async def session_status(
-    session_id: Annotated[SessionId, Path()], service: SessionReaderDep
+    session_id: Annotated[SessionId, Path()], service: SessionReaderDep, as_sent: PathSessionIdDep
 ) -> SessionStatusResponse:
     """A session's state; while it is active, how long it has run so far."""
-    return _status_response(await service.status(session_id))
+    return _status_response(await service.status(session_id), as_sent=as_sent)
 
 
 @router.post(
@@ -158,17 +170,20 @@ async def session_status(
     responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
 )
 async def heartbeat(
-    session_id: Annotated[SessionId, Path()], service: SessionServiceDep
+    session_id: Annotated[SessionId, Path()], service: SessionServiceDep, as_sent: PathSessionIdDep
 ) -> HeartbeatResponse:
-    """Tell the server the headset is still in use, so the session is not timed out."""
+    """Tell the server the headset is still there, so the session is not timed out. It moves
+    nothing else: the session's activity (and its measured stays) come from its events."""
     session = await service.heartbeat(session_id)
-    return HeartbeatResponse(session_id=session.id, last_seen_at=session.last_seen_at)
+    return HeartbeatResponse(
+        session_id=shown_session_id(session, as_sent=as_sent), last_seen_at=session.last_seen_at
+    )
 
 
-def _status_response(status: SessionStatus) -> SessionStatusResponse:
+def _status_response(status: SessionStatus, *, as_sent: str) -> SessionStatusResponse:
     session = status.session
     return SessionStatusResponse(
-        session_id=session.id,
+        session_id=shown_session_id(session, as_sent=as_sent),
         status=session.status,
         started_at=session.started_at,
         ended_at=session.ended_at,

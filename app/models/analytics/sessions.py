@@ -43,6 +43,14 @@ class SessionResponse(BaseModel):
     duration_seconds: float | None = Field(
         description="ended_at - started_at, exact to the microsecond; null while active."
     )
+    client_session_id: str | None = Field(
+        description="The id as the client wrote it (an Unreal FGuid), when that is not the "
+        "canonical UUID text; null otherwise."
+    )
+    local_time_rule: Literal["sent_at", "session_end", "project_time_zone"] | None = Field(
+        description="How the client's times without a UTC offset were read (docs/ingestion.md, "
+        "Local times); null when they carried offsets or were Unix times."
+    )
 
     @classmethod
     def of(cls, row: SessionRow) -> "SessionResponse":
@@ -60,6 +68,8 @@ SESSION_EXAMPLE = {
     "ended_at": "2025-03-04T14:19:40+00:00",
     "last_activity_at": "2025-03-04T14:19:33.412000+00:00",
     "duration_seconds": 1049.0,
+    "client_session_id": "3F2B8C1E7A4D4E2B9C1A5D6E7F8A9B0C",
+    "local_time_rule": None,
 }
 
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -49,6 +49,8 @@ class Caller:
     key_id: uuid.UUID
     key_name: str
     scopes: frozenset[Scope]
+    default_labels: dict[str, str] = field(default_factory=dict)
+    """Labels written onto the sessions this key creates without them."""
 
     @property
     def actor(self) -> str:
@@ -186,6 +188,7 @@ def caller_of(key: ApiKeyRecord) -> Caller:
         key_id=key.id,
         key_name=key.name,
         scopes=frozenset(Scope(scope) for scope in key.scopes),
+        default_labels=key.default_labels,
     )
 
 
@@ -237,6 +240,51 @@ class AccessService:
             )
         return project
 
+    async def set_project_settings(
+        self,
+        project_id: uuid.UUID,
+        *,
+        time_zone: str | None,
+        accepts_keyless_records: bool | None,
+        actor: str,
+    ) -> ProjectRecord:
+        """Change a project's time zone and whether it takes keyless records (None: unchanged);
+        each change is audited. At most one project takes keyless records: turning it on for a
+        second is a 409."""
+        async with self._database.transaction() as connection:
+            store = AccessStore(connection)
+            if accepts_keyless_records:
+                other = await store.keyless_project(for_update=True)
+                if other is not None and other.id != project_id:
+                    raise ConflictError(
+                        f"project {other.id} ({other.name}) already takes keyless records: at "
+                        "most one project may, since nothing else tells their senders apart"
+                    )
+            before = await store.get_project(project_id)
+            project = await store.set_project_settings(
+                project_id, time_zone=time_zone, accepts_keyless_records=accepts_keyless_records
+            )
+            if before is None or project is None:
+                raise NotFoundError("Project not found")
+            if project.time_zone != before.time_zone:
+                await store.audit(
+                    project_id=project_id,
+                    actor=actor,
+                    action="project.time_zone_set",
+                    target=str(project_id),
+                    details={"from": before.time_zone, "to": project.time_zone},
+                )
+            if project.accepts_keyless_records != before.accepts_keyless_records:
+                state = "on" if project.accepts_keyless_records else "off"
+                await store.audit(
+                    project_id=project_id,
+                    actor=actor,
+                    action=f"project.keyless_records_{state}",
+                    target=str(project_id),
+                    details={},
+                )
+        return project
+
     async def create_key(
         self,
         *,
@@ -245,9 +293,11 @@ class AccessService:
         scopes: frozenset[Scope],
         actor: str,
         secret: str | None = None,
+        default_labels: dict[str, str] | None = None,
     ) -> CreatedKey:
         """A new key for the project; `secret` only for a value chosen by the operator
-        (NEXERO_BOOTSTRAP_KEY), which must exist nowhere yet."""
+        (NEXERO_BOOTSTRAP_KEY), which must exist nowhere yet. `default_labels` (property_id,
+        device_type) go onto the sessions the key creates without them."""
         async with self._database.transaction() as connection:
             store = AccessStore(connection)
             if await store.get_project(project_id) is None:
@@ -259,6 +309,7 @@ class AccessService:
                 scopes=scopes,
                 actor=actor,
                 secret=secret or generate_key(),
+                default_labels=default_labels or {},
             )
 
     async def list_keys(self, project_id: uuid.UUID | None) -> list[ApiKeyRecord]:
@@ -338,6 +389,7 @@ async def _insert_audited_key(
     scopes: frozenset[Scope],
     actor: str,
     secret: str,
+    default_labels: dict[str, str] | None = None,
 ) -> CreatedKey:
     """Store a key and its audit entry (in the caller's transaction)."""
     record = await store.insert_key(
@@ -346,6 +398,7 @@ async def _insert_audited_key(
         key_prefix=key_prefix(secret),
         key_hash=hash_key(secret),
         scopes=sorted(scopes),
+        default_labels=default_labels,
     )
     if record is None:
         raise ConflictError("A key with this value exists already")
@@ -354,6 +407,10 @@ async def _insert_audited_key(
         actor=actor,
         action="key.created",
         target=str(record.id),
-        details={"name": record.name, "scopes": record.scopes},
+        details={
+            "name": record.name,
+            "scopes": record.scopes,
+            "default_labels": record.default_labels,
+        },
     )
     return CreatedKey(record=record, secret=secret)

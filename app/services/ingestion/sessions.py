@@ -11,6 +11,7 @@ from app.domain.sessions import SessionRecord
 from app.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
 from app.models.unreal import CompleteSessionRequest, SessionEndRequest, SessionStartRequest
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
+from app.services.ingestion.local_times import request_clock
 from app.stores import sessions as session_store
 from app.stores.sessions import SessionStore
 
@@ -32,10 +33,18 @@ class SessionStatus:
 class SessionService:
     """The sessions of one project (the caller's)."""
 
-    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        project_id: uuid.UUID,
+        default_labels: dict[str, str] | None = None,
+    ) -> None:
         self._database = database
         self._settings = settings
         self._project_id = project_id
+        self._default_labels = default_labels or {}
 
     async def start(
         self, request: SessionStartRequest, *, idempotency_key: str | None = None
@@ -47,7 +56,7 @@ class SessionService:
             if idempotency_key
             else uuid.uuid4()
         )
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        clock = await self._clock(request, times=[request.session_start])
         return await self._create(request, session_id=session_id, clock=clock, ended_at=None)
 
     async def create_complete(
@@ -57,9 +66,27 @@ class SessionService:
         session id or Idempotency-Key, the session's own content identifies it, so the legacy
         client's retries are safe too."""
         session_id = _complete_session_id(request, idempotency_key, project_id=self._project_id)
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        clock = await self._clock(
+            request, times=[request.session_start], session_end=request.session_end
+        )
         ended_at = _server_time(clock, request.session_end, "session_end")
         return await self._create(request, session_id=session_id, clock=clock, ended_at=ended_at)
+
+    async def _clock(
+        self,
+        request: SessionStartRequest | SessionEndRequest,
+        *,
+        times: list[datetime],
+        session_end: datetime | None = None,
+    ) -> RequestClock:
+        return await request_clock(
+            self._database,
+            self._settings,
+            self._project_id,
+            times=times,
+            sent_at=request.sent_at,
+            session_end=session_end,
+        )
 
     async def _create(
         self,
@@ -69,6 +96,7 @@ class SessionService:
         clock: RequestClock,
         ended_at: datetime | None,
     ) -> SessionRecord:
+        request = self._with_default_labels(request)
         self._check_label_lengths(request)
         started_at = _server_time(clock, request.session_start, "session_start")
         if ended_at is not None and ended_at < started_at:
@@ -85,6 +113,8 @@ class SessionService:
                 property_id=request.property_id,
                 device_type=request.device_type,
                 clock_offset=clock.measured_offset,
+                client_session_id=_differently_written(request.session_id_as_sent, session_id),
+                local_time_rule=clock.local.rule if clock.local else None,
             )
         if created is not None:
             return created
@@ -111,6 +141,15 @@ class SessionService:
             # A complete-session call for a session opened by /session/start ends it.
             return await _end_locked(store, existing, request.session_end, clock)
 
+    def _with_default_labels(self, request: SessionStartRequest) -> SessionStartRequest:
+        """The request with the key's default labels where it has none."""
+        missing = {
+            label: value
+            for label, value in self._default_labels.items()
+            if getattr(request, label) is None
+        }
+        return request.model_copy(update=missing) if missing else request
+
     def _check_label_lengths(self, request: SessionStartRequest) -> None:
         limit = self._settings.MAX_LABEL_LENGTH
         problems = [
@@ -124,13 +163,15 @@ class SessionService:
     async def end(self, request: SessionEndRequest) -> SessionRecord:
         """Close a session. Ending twice returns the first result; a client end replaces a
         timeout, since the client knows better when the tour stopped."""
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        clock = await self._clock(
+            request, times=[request.session_end], session_end=request.session_end
+        )
         _server_time(clock, request.session_end, "session_end")
         # The common case in one statement: an open (or timed-out) session ends.
         async with self._database.connection() as connection:
             ended = await SessionStore(connection, self._project_id).end(
                 request.session_id,
-                client_end=request.session_end,
+                client_end=clock.as_utc(request.session_end),
                 offset=clock.measured_offset,
                 max_future=clock.max_future,
             )
@@ -214,7 +255,7 @@ async def _end_locked(
     return session_or_404(
         await store.end(
             session.id,
-            client_end=client_end,
+            client_end=clock.as_utc(client_end),
             offset=clock.measured_offset,
             max_future=clock.max_future,
         )
@@ -236,6 +277,11 @@ def _ensure_not_before_start(ended_at: datetime, session: SessionRecord) -> None
         raise InvalidInputError.single(
             "body", "session_end", msg=f"must not be before the session's start ({started})"
         )
+
+
+def _differently_written(as_sent: str | None, session_id: uuid.UUID) -> str | None:
+    """The id as the client wrote it, when that is not the canonical UUID text."""
+    return as_sent if as_sent is not None and as_sent != str(session_id) else None
 
 
 def derived_session_id(namespace: uuid.UUID, name: str, *, project_id: uuid.UUID) -> uuid.UUID:

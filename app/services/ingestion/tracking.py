@@ -17,6 +17,7 @@ from app.errors import FieldProblem, InvalidInputError
 from app.models.fields import NOT_UNICODE, parse_session_id, problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
+from app.services.ingestion.local_times import request_clock
 from app.services.ingestion.sessions import session_in_one_clock, session_or_404
 from app.stores.events import EventStore, InsertOutcome
 from app.stores.sessions import SessionStore
@@ -83,7 +84,7 @@ class TrackingService:
     ) -> EventResult:
         """Store one event; 422 if it is invalid, reuses an event_id, or PostgreSQL refuses it
         (the last two are also kept in rejected_events, like a batch's)."""
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
+        clock = await self._clock(request.sent_at, times=[request.timestamp])
         try:
             row = self._to_row(request, session_id=request.session_id, clock=clock)
         except EventInvalidError as error:
@@ -118,14 +119,22 @@ class TrackingService:
                 "events",
                 msg=f"at most {limit} events per batch, got {len(request.events)}",
             )
-        clock = RequestClock.now(self._settings, sent_at=request.sent_at)
         fates: dict[int, Fate] = {}
+        events: dict[int, TrackingEvent] = {}
+        for index, raw_event in enumerate(request.events):
+            try:
+                events[index] = _validated(raw_event, session_id=request.session_id)
+            except EventInvalidError as error:
+                fates[index] = Fate("rejected", error.reason, error.field)
+        clock = await self._clock(
+            request.sent_at, times=[event.timestamp for event in events.values()]
+        )
         rows: dict[int, EventRow] = {}
         first_index_of: dict[uuid.UUID, int] = {}
         repeats: dict[int, int] = {}  # index -> index of the same event_id earlier in the batch
-        for index, raw_event in enumerate(request.events):
+        for index, event in events.items():
             try:
-                row = self._raw_to_row(raw_event, session_id=request.session_id, clock=clock)
+                row = self._to_row(event, session_id=request.session_id, clock=clock)
             except EventInvalidError as error:
                 fates[index] = Fate("rejected", error.reason, error.field)
                 continue
@@ -238,26 +247,10 @@ class TrackingService:
                 events, session_id, rows, outcome, clock=clock, offset=offset
             )
 
-    def _raw_to_row(
-        self, raw_event: Any, *, session_id: uuid.UUID, clock: RequestClock
-    ) -> EventRow:
-        if not isinstance(raw_event, dict):
-            raise EventInvalidError(None, "event must be a JSON object")
-        _check_session_id_matches(raw_event.get("session_id"), session_id)
-        try:
-            event = TrackingEvent.model_validate(raw_event)
-        except ValidationError as error:
-            problems = error.errors(include_url=False)
-            first_field = ".".join(str(part) for part in problems[0]["loc"]) or None
-            if len(problems) == 1:
-                reason = problem_message(problems[0])
-            else:
-                reason = "; ".join(
-                    f"{'.'.join(str(part) for part in problem['loc'])}: {problem_message(problem)}"
-                    for problem in problems
-                )
-            raise EventInvalidError(first_field, reason) from None
-        return self._to_row(event, session_id=session_id, clock=clock)
+    async def _clock(self, sent_at: datetime | None, *, times: list[datetime]) -> RequestClock:
+        return await request_clock(
+            self._database, self._settings, self._project_id, times=times, sent_at=sent_at
+        )
 
     def _to_row(
         self, event: TrackingEvent, *, session_id: uuid.UUID, clock: RequestClock
@@ -273,6 +266,7 @@ class TrackingService:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
         try:
             clock.to_server_time(event.timestamp)
+            client_timestamp = clock.as_utc(event.timestamp)
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
         content_id = uuid.uuid5(
@@ -283,7 +277,7 @@ class TrackingService:
             event_id=self._client_event_id(event.event_id) or content_id,
             content_id=content_id,
             event_type=event.event_type,
-            client_timestamp=event.timestamp,
+            client_timestamp=client_timestamp,
             event_data_json=event_data_json,
         )
 
@@ -339,6 +333,26 @@ def _implausible(row: EventRow, clock: RequestClock, offset: timedelta) -> str:
     except ImplausibleTimeError as error:
         return f"{error} once converted with the session's clock offset"
     return "is not a plausible time once converted with the session's clock offset"
+
+
+def _validated(raw_event: Any, *, session_id: uuid.UUID) -> TrackingEvent:
+    """One event of a batch, checked on its own."""
+    if not isinstance(raw_event, dict):
+        raise EventInvalidError(None, "event must be a JSON object")
+    _check_session_id_matches(raw_event.get("session_id"), session_id)
+    try:
+        return TrackingEvent.model_validate(raw_event)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        first_field = ".".join(str(part) for part in problems[0]["loc"]) or None
+        if len(problems) == 1:
+            reason = problem_message(problems[0])
+        else:
+            reason = "; ".join(
+                f"{'.'.join(str(part) for part in problem['loc'])}: {problem_message(problem)}"
+                for problem in problems
+            )
+        raise EventInvalidError(first_field, reason) from None
 
 
 def _check_session_id_matches(claimed: Any, session_id: uuid.UUID) -> None:

@@ -20,7 +20,8 @@ from app.stores.analytics.dwell import ProjectQueries, scope_sql, stays_sql
 SESSION_ROW_COLUMNS = """
     s.id, s.customer_id, s.property_id, s.device_type, s.status, s.end_reason, s.started_at,
     s.ended_at, s.last_activity_at,
-    extract(epoch FROM s.ended_at) - extract(epoch FROM s.started_at) AS duration_seconds
+    extract(epoch FROM s.ended_at) - extract(epoch FROM s.started_at) AS duration_seconds,
+    s.client_session_id, s.local_time_rule
 """
 
 

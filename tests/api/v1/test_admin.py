@@ -39,6 +39,7 @@ KEY_FIELDS = {
     "created_at",
     "last_used_at",
     "revoked_at",
+    "default_labels",
 }
 
 
@@ -378,7 +379,11 @@ async def test_audit_log_lists_key_creation_revocation_and_erasure_newest_first_
         ("key.revoked", created["id"], actor),
         ("key.created", created["id"], actor),
     ]
-    assert entries[2]["details"] == {"name": "Pico build 2.0", "scopes": ["ingest"]}
+    assert entries[2]["details"] == {
+        "name": "Pico build 2.0",
+        "scopes": ["ingest"],
+        "default_labels": {},
+    }
     assert entries[1]["details"] == {"name": "Pico build 2.0"}
     assert created["key"] not in response.text
     assert entries[0]["occurred_at"] >= entries[1]["occurred_at"] >= entries[2]["occurred_at"]

@@ -196,6 +196,8 @@ async def test_listed_session_has_its_fields(tenant: Tenant, listed: dict[str, s
             "ended_at": "2021-02-01T09:10:00+00:00",
             "last_activity_at": "2021-02-01T09:10:00+00:00",
             "duration_seconds": 600.0,
+            "client_session_id": None,
+            "local_time_rule": None,
         }
     ]
     assert page["limit"] == 1

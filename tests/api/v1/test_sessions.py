@@ -92,7 +92,10 @@ async def test_minimal_session_with_empty_optional_fields_is_accepted(
         ("session_start", "yesterday", "Unix timestamp"),
         ("session_start", "NaN", "Unix timestamp"),
         ("session_start", True, "boolean"),
-        ("session_start", "2024-10-06T17:09:27", "UTC offset"),
+        ("session_start", "31-Feb-2025, 2:30:00 pm", "day is out of range"),
+        ("session_start", "02-Dec-2025, 13:30:00 pm", "12-hour clock"),
+        ("session_start", "02-Dez-2025, 2:30:00 pm", "unknown month"),
+        ("session_start", "2025.13.14-18.22.31", "month must be in 1..12"),
         ("session_start", 946684799, "before 2000"),
         ("session_end", time.time() + 2 * 86_400, "in the future"),
         ("session_end", 1e300, "out of range"),
@@ -142,17 +145,39 @@ async def test_start_returns_201_with_the_contract_shape(client: httpx.AsyncClie
     assert uuid.UUID(body["session_id"])
 
 
-async def test_unreal_fguid_session_id_is_accepted_and_returned_canonical(
+async def test_an_fguid_comes_back_as_an_fguid_in_every_answer(
     client: httpx.AsyncClient,
 ) -> None:
     guid = fguid()
+    canonical = str(uuid.UUID(hex=guid))
 
-    session_id = await start_session(client, session_id=guid)
-
-    assert session_id == str(uuid.UUID(hex=guid))
+    started = await start_session(client, session_id=guid)
     status = await client.get(status_url(guid))
+    beat = await client.post(f"/api/v1/unreal/session/{guid}/heartbeat")
+    ended = await client.post(END, json={"session_id": guid, "session_end": time.time()})
+    by_uuid = await client.get(status_url(canonical))
+    detail = await client.get(f"/api/v1/sessions/{guid}")
+
+    assert started == guid
     assert status.status_code == 200
-    assert status.json()["session_id"] == session_id
+    assert [status.json()["session_id"], beat.json()["session_id"]] == [guid, guid]
+    assert ended.json()["session_id"] == guid
+    # Asked for by its UUID spelling, it is answered that way; the analytics show both.
+    assert by_uuid.json()["session_id"] == canonical
+    assert detail.json()["session"]["id"] == canonical
+    assert detail.json()["session"]["client_session_id"] == guid
+
+
+async def test_a_complete_session_with_an_fguid_answers_it(client: httpx.AsyncClient) -> None:
+    guid = fguid().lower()
+
+    response = await client.post(
+        COMPLETE,
+        json={"session_id": guid, "session_start": time.time() - 60, "session_end": time.time()},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["session_id"] == guid
 
 
 async def test_retried_start_returns_the_same_session_and_stores_one_row(
