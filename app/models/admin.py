@@ -8,7 +8,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.domain.access import ApiKeyRecord
 from app.models.fields import UtcDateTime, storable_text
 
-ScopeName = Literal["ingest", "read", "admin"]
+# What a project's admin key may grant; a key may also hold "metrics", which only the operator
+# grants (the CLI): it reads every project's figures together.
+GrantableScopeName = Literal["ingest", "read", "admin"]
+ScopeName = Literal["ingest", "read", "admin", "metrics"]
 Name = Annotated[
     str,
     BeforeValidator(lambda value: value.strip() if isinstance(value, str) else value),
@@ -31,7 +34,7 @@ class ProjectResponse(BaseModel):
 
 class KeyCreateRequest(BaseModel):
     name: Name = Field(description="What the key is for, e.g. 'Quest build 1.4' or 'CRM sync'.")
-    scopes: list[ScopeName] = Field(
+    scopes: list[GrantableScopeName] = Field(
         min_length=1,
         max_length=3,
         description="ingest: the VR client's writes (ships inside builds: assume it leaks); "

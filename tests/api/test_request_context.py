@@ -18,7 +18,7 @@ from app.config import Settings
 from app.main import create_app
 from tests.app_logs import REQUEST_LOGGER, logged_lines, request_lines
 from tests.conftest import AppFactory, make_settings, serve, serve_with_busy_pool
-from tests.helpers import BATCH, EVENT, START, event, start_session
+from tests.helpers import BATCH, EVENT, START, TEST_API_KEY, event, start_session
 
 JSON_CONTENT = {"content-type": "application/json"}
 REQUEST_LOG_FIELDS = {"request_id", "method", "route", "status", "latency_ms"}
@@ -468,7 +468,11 @@ async def test_client_gone_before_its_body_arrived_is_logged_as_499_not_500(
         "raw_path": BATCH.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+            (b"x-api-key", TEST_API_KEY.encode()),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("nexero.test", 80),
     }
