@@ -98,8 +98,8 @@ class Database:
         self._pool = pool
         self._acquire_timeout_seconds = acquire_timeout_seconds
         self._background: set[asyncio.Task[bool]] = set()
-        # Requests waiting for a pooled connection now, and the most at once since the last
-        # sample (asyncpg does not tell).
+        # Requests waiting for a pooled connection (none was idle) now, and the most at once
+        # since the last sample (asyncpg does not tell).
         self._waiting = 0
         self._peak_waiting = 0
 
@@ -184,6 +184,9 @@ class Database:
             raise
 
     async def _acquire(self) -> asyncpg.Connection:
+        if self._pool.get_idle_size():
+            return await self._pool.acquire(timeout=self._acquire_timeout_seconds)
+        # No idle connection: this request waits, for a new connection or a released one.
         self._waiting += 1
         self._peak_waiting = max(self._peak_waiting, self._waiting)
         try:
