@@ -22,6 +22,7 @@ from app.api.middleware import (
     SecurityHeadersMiddleware,
     TrailingSlashMiddleware,
 )
+from app.api.openapi import strict_openapi
 from app.api.v1 import admin, analytics, exports, heatmap, unreal
 from app.config import Settings, get_settings
 from app.db.database import Database
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.started_monotonic = time.monotonic()
+    app.openapi = partial(strict_openapi, app, settings)  # type: ignore[method-assign]
     app.include_router(health.router)
     app.include_router(unreal.router)
     app.include_router(admin.router)
