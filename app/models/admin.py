@@ -31,6 +31,18 @@ class ProjectResponse(BaseModel):
     name: str
     created_at: UtcDateTime
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Agency North",
+                    "created_at": "2025-10-01T08:00:00.000000+00:00",
+                }
+            ]
+        }
+    )
+
 
 class KeyCreateRequest(BaseModel):
     name: Name = Field(description="What the key is for, e.g. 'Quest build 1.4' or 'CRM sync'.")
@@ -58,9 +70,44 @@ class KeyResponse(BaseModel):
     )
     revoked_at: UtcDateTime | None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2",
+                    "project_id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Quest build 1.4",
+                    "prefix": "nxr_Q2x9fKpL",
+                    "scopes": ["ingest"],
+                    "created_at": "2025-10-06T17:09:27.412000+00:00",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
 
 class KeyCreatedResponse(KeyResponse):
     key: str = Field(description="The key itself: shown only in this answer, never again.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2",
+                    "project_id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Quest build 1.4",
+                    "prefix": "nxr_Q2x9fKpL",
+                    "scopes": ["ingest"],
+                    "created_at": "2025-10-06T17:09:27.412000+00:00",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                    "key": "nxr_Q2x9fKpL7mWc1vT8yZr3hN0aD5eUbS6gJ4kXoIqB2fA",
+                }
+            ]
+        }
+    )
 
 
 class ErasureRequest(BaseModel):
@@ -77,6 +124,20 @@ class ErasureResponse(BaseModel):
     events_deleted: int
     rejected_events_deleted: int
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_reference": "sha256:3f1c9a0d5e7b2c4a8f6d1e0b9a7c5e3d"
+                    "1f2a4b6c8d0e9f7a5b3c1d2e4f6a8b0c9d",
+                    "sessions_deleted": 3,
+                    "events_deleted": 412,
+                    "rejected_events_deleted": 2,
+                }
+            ]
+        }
+    )
+
 
 class AuditEntryResponse(BaseModel):
     id: int
@@ -89,6 +150,26 @@ class AuditEntryResponse(BaseModel):
 
 class AuditLogResponse(BaseModel):
     entries: list[AuditEntryResponse]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "id": 42,
+                            "actor": "key 0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2 (North admin)",
+                            "action": "customer.erased",
+                            "target": "sha256:3f1c9a0d5e7b2c4a8f6d1e0b9a7c5e3d"
+                            "1f2a4b6c8d0e9f7a5b3c1d2e4f6a8b0c9d",
+                            "details": {"sessions": 3, "events": 412, "rejected_events": 2},
+                            "occurred_at": "2025-10-06T17:09:27.412000+00:00",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
 
 def key_fields(record: ApiKeyRecord) -> dict[str, Any]:
