@@ -32,6 +32,7 @@ from app.errors import NexeroError
 from app.models.fields import problem_message
 from app.observability.logging import configure_logging
 from app.observability.metrics import forget_dead_workers
+from app.observability.metrics import publish_every as publish_metrics_every
 from app.services.access.bootstrap import ensure_access
 from app.services.access.keys import KeyVerifier
 from app.services.access.rate_limiter import RateLimiter
@@ -39,8 +40,8 @@ from app.services.ingestion.sweeper import sweep_inactive_sessions
 
 logger = logging.getLogger(__name__)
 
-# How often each worker writes its pool's figures for /metrics.
-POOL_METRICS_INTERVAL_SECONDS = 1.0
+# How often each worker writes its request and pool figures for /metrics.
+METRICS_INTERVAL_SECONDS = 1.0
 
 
 async def cancel_and_wait(task: asyncio.Task[None]) -> None:
@@ -94,7 +95,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         for task in (
             sweep_inactive_sessions(database, settings),
             key_verifier.flush_usage_every(settings.API_KEY_USAGE_FLUSH_SECONDS),
-            database.publish_pool_metrics_every(POOL_METRICS_INTERVAL_SECONDS),
+            publish_metrics_every(METRICS_INTERVAL_SECONDS, database.pool_figures),
         ):
             cleanup.push_async_callback(cancel_and_wait, asyncio.create_task(task))
         # What exists now (the app, its routes and schemas, the pool) lives as long as the

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from app.errors import DatabaseUnavailableError, InvalidInputError
-from app.observability.metrics import PoolFigures, publish_pool
+from app.observability.metrics import PoolFigures
 
 logger = logging.getLogger(__name__)
 
@@ -153,16 +153,6 @@ class Database:
             in_use=size - self._pool.get_idle_size(),
             waiting=peak_waiting,
         )
-
-    async def publish_pool_metrics_every(self, interval_seconds: float) -> None:
-        """Run until cancelled: the pool's figures for /metrics, once per interval; zeros when
-        cancelled (a worker shutting down holds no connections)."""
-        try:
-            while True:
-                publish_pool(self.pool_figures())
-                await asyncio.sleep(interval_seconds)
-        finally:
-            publish_pool(PoolFigures(size=0, max_size=0, in_use=0, waiting=0))
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
