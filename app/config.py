@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Adopting a large existing table (backfill, unique index) can take minutes.
     DATABASE_MIGRATION_TIMEOUT_SECONDS: float = Field(default=3600.0, gt=0)
     HEALTH_DATABASE_TIMEOUT_SECONDS: float = Field(default=2.0, gt=0)
+    # At shutdown, after uvicorn's graceful period: how long to wait for pooled connections
+    # still in use before closing them abruptly.
+    DATABASE_CLOSE_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=300)
     RETRY_AFTER_SECONDS: int = Field(default=5, ge=1)
 
     # The original deployment's setting, read only to explain what replaces it. (Its
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
     RATE_LIMIT_READ_BURST: int = Field(default=100, ge=1)
     RATE_LIMIT_ADMIN_PER_SECOND: float = Field(default=2.0, gt=0)
     RATE_LIMIT_ADMIN_BURST: int = Field(default=20, ge=1)
+    RATE_LIMIT_METRICS_PER_SECOND: float = Field(default=1.0, gt=0)
+    RATE_LIMIT_METRICS_BURST: int = Field(default=10, ge=1)
 
     # Analytics. Page sizes and list lengths (a request past a maximum is a 422 naming the
     # parameter), what counts as engaged and as high intent, and the lead score (docs/analytics.md).

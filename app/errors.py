@@ -46,10 +46,12 @@ class InvalidInputError(NexeroError):
 
 
 class ServiceUnavailableError(NexeroError):
-    """Transient trouble: rendered as 503 with Retry-After, so clients retry instead of dropping."""
+    """Transient trouble: rendered as 503 with Retry-After, so clients retry instead of dropping.
+    `cause` names the trouble in the metrics (nexero_unavailable_total)."""
 
     status_code = 503
     message = "Service unavailable, retry later"
+    cause = "other"
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
@@ -58,6 +60,20 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
     status_code = 503
     message = "Database unavailable, retry later"
+    cause = "database"
+
+
+class RateLimiterUnavailableError(ServiceUnavailableError):
+    """The rate-limit store (Redis) did not answer in time."""
+
+    message = "Rate limiter unavailable, retry later"
+    cause = "rate_limiter"
+
+
+class ExportCapacityError(ServiceUnavailableError):
+    """As many exports as allowed are running already."""
+
+    cause = "export_capacity"
 
 
 class UnauthorizedError(NexeroError):

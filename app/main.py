@@ -6,39 +6,42 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from app.api import dashboard, health
+from app.api import dashboard, health, metrics
+from app.api.authentication import ApiKeyMiddleware
+from app.api.errors import nexero_error_response
 from app.api.middleware import (
     RequestBodyMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
     TrailingSlashMiddleware,
 )
+from app.api.openapi import strict_openapi
 from app.api.v1 import admin, analytics, exports, heatmap, mappings, unreal
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
 from app.db.migrations import apply_migrations
-from app.errors import (
-    InvalidInputError,
-    NexeroError,
-    RateLimitedError,
-    ServiceUnavailableError,
-    UnauthorizedError,
-)
+from app.errors import NexeroError
 from app.models.fields import problem_message
 from app.observability.logging import configure_logging
+from app.observability.metrics import forget_dead_workers
+from app.observability.metrics import publish_every as publish_metrics_every
 from app.services.access.bootstrap import ensure_access
 from app.services.access.keys import KeyVerifier
 from app.services.access.rate_limiter import RateLimiter
 from app.services.ingestion.sweeper import sweep_inactive_sessions
 
 logger = logging.getLogger(__name__)
+
+# How often each worker writes its request and pool figures for /metrics.
+METRICS_INTERVAL_SECONDS = 1.0
 
 
 async def cancel_and_wait(task: asyncio.Task[None]) -> None:
@@ -68,7 +71,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             acquire_timeout_seconds=settings.DATABASE_ACQUIRE_TIMEOUT_SECONDS,
             command_timeout_seconds=settings.DATABASE_COMMAND_TIMEOUT_SECONDS,
         )
-        cleanup.push_async_callback(database.close)
+        cleanup.push_async_callback(
+            partial(database.close, timeout_seconds=settings.DATABASE_CLOSE_TIMEOUT_SECONDS)
+        )
         async with database.connection() as connection:
             applied = await apply_migrations(
                 connection, timeout_seconds=settings.DATABASE_MIGRATION_TIMEOUT_SECONDS
@@ -85,9 +90,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             rate_limiter = RateLimiter.from_settings(settings, database)
             cleanup.push_async_callback(rate_limiter.close)
             app.state.rate_limiter = rate_limiter
+        # A worker that replaced one that died: the dead one's pool no longer counts.
+        forget_dead_workers()
         for task in (
             sweep_inactive_sessions(database, settings),
             key_verifier.flush_usage_every(settings.API_KEY_USAGE_FLUSH_SECONDS),
+            publish_metrics_every(METRICS_INTERVAL_SECONDS, database.pool_figures),
         ):
             cleanup.push_async_callback(cancel_and_wait, asyncio.create_task(task))
         # What exists now (the app, its routes and schemas, the pool) lives as long as the
@@ -95,24 +103,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.collect()
         gc.freeze()
         yield
-
-
-def nexero_error_response(request: Request, error: NexeroError) -> JSONResponse:
-    headers = {}
-    if isinstance(error, ServiceUnavailableError):
-        headers["Retry-After"] = str(request.app.state.settings.RETRY_AFTER_SECONDS)
-    if isinstance(error, RateLimitedError):
-        headers["Retry-After"] = str(error.retry_after_seconds)
-    if isinstance(error, UnauthorizedError):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, InvalidInputError):
-        detail: object = [
-            {"type": problem.type, "loc": list(problem.loc), "msg": problem.msg}
-            for problem in error.problems
-        ]
-    else:
-        detail = error.message
-    return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
 
 
 def validation_error_response(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -141,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.started_monotonic = time.monotonic()
+    app.openapi = partial(strict_openapi, app, settings)  # type: ignore[method-assign]
     app.include_router(health.router)
     app.include_router(unreal.router)
     app.include_router(admin.router)
@@ -149,16 +140,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(heatmap.router)
     app.include_router(exports.router)
     app.include_router(analytics.router)
+    app.include_router(metrics.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
-    # Added innermost first: requests pass SecurityHeaders, RequestContext, CORS, TrailingSlash,
-    # RequestBody.
+    # Added innermost first: requests pass SecurityHeaders, RequestContext, CORS, ApiKey,
+    # TrailingSlash, RequestBody (the key is checked before the body is read).
     app.add_middleware(
         RequestBodyMiddleware,
         max_body_bytes=settings.MAX_BODY_BYTES,
         max_decompressed_bytes=settings.MAX_DECOMPRESSED_BODY_BYTES,
     )
     app.add_middleware(TrailingSlashMiddleware)
+    app.add_middleware(ApiKeyMiddleware)
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,

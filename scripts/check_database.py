@@ -16,7 +16,18 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-TABLES = ("vr_sessions", "tracking_events", "rejected_events", "schema_migrations")
+TABLES = (
+    "vr_sessions",
+    "tracking_events",
+    "rejected_events",
+    "projects",
+    "api_keys",
+    "audit_log",
+    "schema_migrations",
+)
+# The project of data written without a key (made by migration 0003): the round trip's session
+# belongs to it, as every session must belong to a project.
+DEFAULT_PROJECT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -119,8 +130,12 @@ async def check_round_trip(connection: asyncpg.Connection, report: Report, *, sc
     await transaction.start()
     try:
         await connection.execute(
-            f"INSERT INTO {table} (id, started_at, device_type) VALUES ($1, now(), $2)",
+            f"""
+            INSERT INTO {table} (id, project_id, started_at, last_activity_at, device_type)
+            VALUES ($1, $2, now(), now(), $3)
+            """,
             session_id,
+            DEFAULT_PROJECT_ID,
             "check_database",
         )
         row = await connection.fetchrow(

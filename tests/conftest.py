@@ -24,6 +24,7 @@ from app.db.embedded_postgres import EmbeddedPostgres
 from app.main import create_app
 from app.services.access.keys import ALL_SCOPES, AccessService, Scope
 from tests.helpers import TEST_API_KEY
+from tests.postgres_proxy import PostgresProxy, ServerAddress
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EMBEDDED_TEST_DATA_DIR = REPO_ROOT / ".nexero-test"
@@ -230,3 +231,15 @@ async def database_refuses_poison(db: asyncpg.Connection) -> AsyncIterator[str]:
         yield POISON_EVENT_TYPE
     finally:
         await db.execute("DROP TRIGGER test_refuse_poison ON tracking_events")
+
+
+@pytest.fixture
+async def proxy(database_dsn: str) -> AsyncIterator[PostgresProxy]:
+    """A TCP proxy in front of the test database that the test can cut off and restore: an
+    app pointed at `proxy.url_for(database_dsn)` loses its database for real."""
+    postgres_proxy = PostgresProxy(ServerAddress.of(database_dsn))
+    await postgres_proxy.listen()
+    try:
+        yield postgres_proxy
+    finally:
+        await postgres_proxy.close()

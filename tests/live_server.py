@@ -5,7 +5,7 @@ import asyncio
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,8 @@ SHUTDOWN_TIMEOUT_SECONDS = 10
 class LiveServer:
     base_url: str
     log_path: Path
+    process: asyncio.subprocess.Process
+    """uvicorn's own process (the supervisor, with --workers)."""
 
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
@@ -54,9 +56,12 @@ async def wait_until_healthy(server: LiveServer, process: asyncio.subprocess.Pro
 
 
 @asynccontextmanager
-async def live_uvicorn(dsn: str, log_path: Path, **settings: str) -> AsyncIterator[LiveServer]:
+async def live_uvicorn(
+    dsn: str, log_path: Path, *, uvicorn_options: Sequence[str] = (), **settings: str
+) -> AsyncIterator[LiveServer]:
     """uvicorn serving the app on the database `dsn` (bootstrap key: TEST_API_KEY), with more
-    `settings` in its environment, logging to `log_path`; stopped when the block ends."""
+    `settings` in its environment and `uvicorn_options` on its command line (`--workers 2`),
+    logging to `log_path`; stopped when the block ends (unless it stopped already)."""
     port = free_loopback_port()
     env = {
         **os.environ,
@@ -75,12 +80,13 @@ async def live_uvicorn(dsn: str, log_path: Path, **settings: str) -> AsyncIterat
             "127.0.0.1",
             "--port",
             str(port),
+            *uvicorn_options,
             cwd=REPO_ROOT,
             env=env,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
         )
-    server = LiveServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path)
+    server = LiveServer(base_url=f"http://127.0.0.1:{port}", log_path=log_path, process=process)
     try:
         await wait_until_healthy(server, process)
         yield server

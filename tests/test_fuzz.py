@@ -1,13 +1,15 @@
 """A property-based fuzz of the whole OpenAPI schema (schemathesis): every operation, valid and
-invalid input, with a key holding every scope and with none, against a live uvicorn serving the
-real app on a database of its own. A fixed seed and a bounded number of examples per operation
-keep the run repeatable and short."""
+invalid input, with a key holding every scope and with none, then stateful: sequences of calls
+that follow the schema's links (a session started, then its status, events, heartbeat, end),
+against a live uvicorn serving the real app on a database of its own. A fixed seed, derandomized
+scenarios and bounded examples keep the run repeatable and short."""
 
 import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
 
+import hypothesis
 import pytest
 import requests
 import schemathesis
@@ -25,6 +27,8 @@ from tests.live_server import free_loopback_port
 
 FUZZ_SEED = 20_251_125
 MAX_EXAMPLES_PER_OPERATION = 15
+STATEFUL_SCENARIOS = 40
+STATEFUL_STEPS = 6
 STARTUP_TIMEOUT_SECONDS = 30
 SHUTDOWN_TIMEOUT_SECONDS = 30
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
@@ -123,3 +127,36 @@ def test_without_a_key_only_public_operations_answer_and_the_rest_say_4xx(
     case.validate_response(response, checks=CHECKS)
     if case.path not in PUBLIC_PATHS:
         assert 400 <= response.status_code < 500, (response.status_code, response.text)
+
+
+StatefulWorkflows = with_a_key.as_state_machine()
+
+
+def test_schema_links_lead_from_a_session_start_to_what_can_be_done_with_it() -> None:
+    start = OPENAPI["paths"]["/api/v1/unreal/session/start"]["post"]
+    links = start["responses"]["201"]["links"]
+
+    assert {"SessionStatus", "Heartbeat", "EndSession", "TrackBatch", "SessionEvents"} <= set(links)
+    assert len(StatefulWorkflows.bundles) > 0
+
+
+def test_stateful_workflows_answer_no_5xx_and_nothing_outside_the_schema(
+    live_base_url: str, http_session: requests.Session
+) -> None:
+    class Workflows(StatefulWorkflows):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"base_url": live_base_url, "session": http_session}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:  # noqa: ANN001
+            case.validate_response(response, checks=CHECKS)
+
+    Workflows.run(
+        settings=hypothesis.settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )

@@ -11,7 +11,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from app.config import Settings
 from app.db.database import Database
-from app.errors import ForbiddenError
+from app.errors import ForbiddenError, RateLimitedError
+from app.observability import metrics
 from app.services.access.keys import AccessService, Caller, KeyVerifier, Scope
 from app.services.access.rate_limiter import RateLimiter
 from app.services.erasure import ErasureService
@@ -44,8 +45,9 @@ bearer_token = HTTPBearer(auto_error=False, description="The same API key, as a 
 
 
 class RequireScope:
-    """Authenticate the request's API key, check that it holds one of `scopes`, and spend a
-    token of its rate limit for the first of them it holds. Hands out the Caller."""
+    """Check that the request's API key holds one of `scopes`, and spend a token of its rate
+    limit for the first of them it holds. Hands out the Caller: authenticated already by
+    ApiKeyMiddleware under /api/, authenticated here elsewhere (/metrics)."""
 
     def __init__(self, *scopes: Scope) -> None:
         self.scopes = scopes
@@ -56,17 +58,26 @@ class RequireScope:
         api_key: Annotated[str | None, Security(api_key_header)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
     ) -> Caller:
-        verifier: KeyVerifier = request.app.state.key_verifier
-        caller = await verifier.authenticate(api_key or (bearer.credentials if bearer else None))
-        # For the request log: which key acted (its id, never the key).
-        request.scope["state"]["key_id"] = str(caller.key_id)
+        state = request.scope["state"]
+        caller: Caller | None = state.get("caller")
+        if caller is None:
+            verifier: KeyVerifier = request.app.state.key_verifier
+            caller = await verifier.authenticate(
+                api_key or (bearer.credentials if bearer else None)
+            )
+            # For the request log: which key acted (its id, never the key).
+            state["key_id"] = str(caller.key_id)
         granted = next((scope for scope in self.scopes if scope in caller.scopes), None)
         if granted is None:
             needed = " or ".join(scope.value for scope in self.scopes)
             raise ForbiddenError(f"This API key lacks the {needed} scope")
         limiter: RateLimiter | None = request.app.state.rate_limiter
         if limiter is not None:
-            await limiter.check(caller, granted)
+            try:
+                await limiter.check(caller, granted)
+            except RateLimitedError:
+                metrics.rate_limited.labels(granted.value).inc()
+                raise
         return caller
 
 

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and request logs, trailing slashes, request body limits."""
+"""ASGI middleware: request ids, request logs and metrics, trailing slashes, request body
+limits."""
 
 import json
 import logging
@@ -10,6 +11,7 @@ import zlib
 from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability import metrics
 from app.observability.logging import request_id_var
 
 logger = logging.getLogger("nexero.request")
@@ -103,18 +105,23 @@ class RequestContextMiddleware:
                     send_with_id, 500, {"detail": "Internal server error", "request_id": request_id}
                 )
         finally:
+            seconds = time.perf_counter() - started
+            # The route's template, never the path: paths hold ids, and a mistyped one may
+            # hold anything (an email).
+            route = route_template(scope)
             logger.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    # The route's template, never the path: paths hold ids, and a mistyped
-                    # one may hold anything (an email).
-                    "route": route_template(scope),
+                    "route": route,
                     "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "latency_ms": round(seconds * 1000, 2),
                     # The id of the API key that acted (set once it is verified), never the key.
                     "key_id": scope["state"].get("key_id"),
                 },
+            )
+            metrics.requests.observe(
+                route=route, method=scope["method"], status=status, seconds=seconds
             )
             request_id_var.reset(token)
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from app.errors import DatabaseUnavailableError, InvalidInputError
+from app.observability.metrics import PoolFigures
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,10 @@ class Database:
         self._pool = pool
         self._acquire_timeout_seconds = acquire_timeout_seconds
         self._background: set[asyncio.Task[bool]] = set()
+        # Requests waiting for a pooled connection (none was idle) now, and the most at once
+        # since the last sample (asyncpg does not tell).
+        self._waiting = 0
+        self._peak_waiting = 0
 
     @classmethod
     async def connect(
@@ -128,16 +133,37 @@ class Database:
             ) from error
         return cls(pool, acquire_timeout_seconds=acquire_timeout_seconds)
 
-    async def close(self) -> None:
-        await self._pool.close()
+    async def close(self, *, timeout_seconds: float | None = None) -> None:
+        """Close the pool gracefully, waiting at most `timeout_seconds` (None: as long as it
+        takes) for connections still in use, as a request cut off at shutdown may leave one;
+        then close them abruptly."""
+        try:
+            await asyncio.wait_for(self._pool.close(), timeout=timeout_seconds)
+        except TimeoutError:
+            logger.warning("database pool not closed in %s s: terminated", timeout_seconds)
+            self._pool.terminate()
+
+    def pool_figures(self) -> PoolFigures:
+        """The pool now, with the most requests that waited at once since the last call."""
+        size = self._pool.get_size()
+        peak_waiting, self._peak_waiting = self._peak_waiting, self._waiting
+        return PoolFigures(
+            size=size,
+            max_size=self._pool.get_max_size(),
+            in_use=size - self._pool.get_idle_size(),
+            waiting=peak_waiting,
+        )
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection in autocommit mode; transient failures become 503s, data that
         PostgreSQL refuses a 422."""
         try:
-            async with self._pool.acquire(timeout=self._acquire_timeout_seconds) as connection:
+            connection = await self._acquire()
+            try:
                 yield connection
+            finally:
+                await self._pool.release(connection)
         except Exception as error:
             if is_transient(error):
                 logger.warning("database unavailable: %s", error.__class__.__name__)
@@ -146,6 +172,17 @@ class Database:
                 # Input the edge checks let through but PostgreSQL will never take.
                 raise InvalidInputError.single("body", msg=describe_rejection(error)) from error
             raise
+
+    async def _acquire(self) -> asyncpg.Connection:
+        if self._pool.get_idle_size():
+            return await self._pool.acquire(timeout=self._acquire_timeout_seconds)
+        # No idle connection: this request waits, for a new connection or a released one.
+        self._waiting += 1
+        self._peak_waiting = max(self._peak_waiting, self._waiting)
+        try:
+            return await self._pool.acquire(timeout=self._acquire_timeout_seconds)
+        finally:
+            self._waiting -= 1
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

@@ -9,7 +9,10 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from app.domain.access import ApiKeyRecord, ProjectRecord
 from app.models.fields import UtcDateTime, storable_text
 
-ScopeName = Literal["ingest", "read", "admin"]
+# What a project's admin key may grant; a key may also hold "metrics", which only the operator
+# grants (the CLI): it reads every project's figures together.
+GrantableScopeName = Literal["ingest", "read", "admin"]
+ScopeName = Literal["ingest", "read", "admin", "metrics"]
 Name = Annotated[
     str,
     BeforeValidator(lambda value: value.strip() if isinstance(value, str) else value),
@@ -40,6 +43,20 @@ class ProjectResponse(BaseModel):
     @classmethod
     def of(cls, project: ProjectRecord) -> "ProjectResponse":
         return cls.model_validate(project, from_attributes=True)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "00000000-0000-0000-0000-000000000001",
+                    "name": "default",
+                    "created_at": "2025-10-06T10:00:00+00:00",
+                    "time_zone": "Asia/Kolkata",
+                    "accepts_keyless_records": False,
+                }
+            ]
+        }
+    )
 
 
 def time_zone_name(value: str) -> str:
@@ -81,10 +98,22 @@ class KeyLabels(BaseModel):
     property_id: Label | None = None
     device_type: Label | None = None
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Agency North",
+                    "created_at": "2025-10-01T08:00:00.000000+00:00",
+                }
+            ]
+        }
+    )
+
 
 class KeyCreateRequest(BaseModel):
     name: Name = Field(description="What the key is for, e.g. 'Quest build 1.4' or 'CRM sync'.")
-    scopes: list[ScopeName] = Field(
+    scopes: list[GrantableScopeName] = Field(
         min_length=1,
         max_length=3,
         description="ingest: the VR client's writes (ships inside builds: assume it leaks); "
@@ -122,9 +151,44 @@ class KeyResponse(BaseModel):
     revoked_at: UtcDateTime | None
     default_labels: dict[str, str]
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2",
+                    "project_id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Quest build 1.4",
+                    "prefix": "nxr_Q2x9fKpL",
+                    "scopes": ["ingest"],
+                    "created_at": "2025-10-06T17:09:27.412000+00:00",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                }
+            ]
+        }
+    )
+
 
 class KeyCreatedResponse(KeyResponse):
     key: str = Field(description="The key itself: shown only in this answer, never again.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2",
+                    "project_id": "00000000-0000-0000-0000-000000000001",
+                    "name": "Quest build 1.4",
+                    "prefix": "nxr_Q2x9fKpL",
+                    "scopes": ["ingest"],
+                    "created_at": "2025-10-06T17:09:27.412000+00:00",
+                    "last_used_at": None,
+                    "revoked_at": None,
+                    "key": "nxr_Q2x9fKpL7mWc1vT8yZr3hN0aD5eUbS6gJ4kXoIqB2fA",
+                }
+            ]
+        }
+    )
 
 
 class ErasureRequest(BaseModel):
@@ -141,6 +205,20 @@ class ErasureResponse(BaseModel):
     events_deleted: int
     rejected_events_deleted: int
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_reference": "sha256:3f1c9a0d5e7b2c4a8f6d1e0b9a7c5e3d"
+                    "1f2a4b6c8d0e9f7a5b3c1d2e4f6a8b0c9d",
+                    "sessions_deleted": 3,
+                    "events_deleted": 412,
+                    "rejected_events_deleted": 2,
+                }
+            ]
+        }
+    )
+
 
 class AuditEntryResponse(BaseModel):
     id: int
@@ -153,6 +231,26 @@ class AuditEntryResponse(BaseModel):
 
 class AuditLogResponse(BaseModel):
     entries: list[AuditEntryResponse]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "id": 42,
+                            "actor": "key 0b6f3c1e-52d4-4a8e-9a53-6f0d6ad7f4d2 (North admin)",
+                            "action": "customer.erased",
+                            "target": "sha256:3f1c9a0d5e7b2c4a8f6d1e0b9a7c5e3d"
+                            "1f2a4b6c8d0e9f7a5b3c1d2e4f6a8b0c9d",
+                            "details": {"sessions": 3, "events": 412, "rejected_events": 2},
+                            "occurred_at": "2025-10-06T17:09:27.412000+00:00",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
 
 
 def key_fields(record: ApiKeyRecord) -> dict[str, Any]:

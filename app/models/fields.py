@@ -178,12 +178,17 @@ ClientTimestamp = Annotated[
     ),
 ]
 
+# The spellings the schema promises (uuid.UUID takes a few more: braces, urn:uuid:).
+SESSION_ID_PATTERN = (
+    r"^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$"
+)
 SessionId = Annotated[
     uuid.UUID,
     BeforeValidator(parse_session_id),
     WithJsonSchema(
         {
             "type": "string",
+            "pattern": SESSION_ID_PATTERN,
             "description": "A UUID, or an Unreal FGuid as 32 hexadecimal digits.",
             "examples": ["550e8400-e29b-41d4-a716-446655440000"],
         }

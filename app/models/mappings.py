@@ -186,6 +186,24 @@ class MappingResponse(BaseModel):
 class MappingVersionsResponse(BaseModel):
     versions: list[MappingResponse] = Field(description="Newest first, at most 100.")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "versions": [
+                        {
+                            "version": 2,
+                            "presets": ["unreal-original"],
+                            "rules": [],
+                            "created_at": "2026-11-30T09:12:44.120000+00:00",
+                            "actor": "cli (ops)",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
 
 class VocabularyFieldResponse(BaseModel):
     kind: Literal["name", "duration", "number", "object"]
@@ -204,6 +222,42 @@ class VocabularyResponse(BaseModel):
     types: dict[str, dict[str, VocabularyFieldResponse]]
     duration_units: list[str]
     presets: list[PresetResponse]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "types": {
+                        "room_view": {
+                            "room_name": {"kind": "name", "read": True},
+                            "duration": {"kind": "duration", "read": True},
+                        },
+                        "screenshot_taken": {},
+                    },
+                    "duration_units": ["seconds", "milliseconds", "minutes"],
+                    "presets": [
+                        {
+                            "name": "unreal-original",
+                            "description": "The original Unreal Blueprint client's records.",
+                            "rules": [
+                                {
+                                    "source_type": "View",
+                                    "target_type": "room_view",
+                                    "fields": {
+                                        "room_name": {"path": ["View"], "unit": "seconds"},
+                                        "duration": {
+                                            "path": ["TotalDuration"],
+                                            "unit": "seconds",
+                                        },
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     @classmethod
     def current(cls) -> "VocabularyResponse":

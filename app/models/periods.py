@@ -54,10 +54,22 @@ def parse_moment(value: Any) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
+# What the schema promises the parser takes: a date, or a date-time with seconds optional, a
+# fraction of up to 6 digits and an offset (the parser takes a few more ISO forms).
+MOMENT_PATTERN = (
+    r"^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
+)
 Moment = Annotated[
     datetime,
     BeforeValidator(parse_moment),
-    WithJsonSchema({"type": "string", "examples": ["2025-03-01", "2025-03-01T09:30:00Z"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": MOMENT_PATTERN,
+            "examples": ["2025-03-01", "2025-03-01T09:30:00Z"],
+        }
+    ),
 ]
 
 

@@ -254,6 +254,19 @@ class EventAcceptedResponse(BaseModel):
     event_id: UUID
     duplicate: bool = Field(description="True when this event was already stored (a retry).")
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "received",
+                    "timestamp": "2025-10-06T17:09:27.412000+00:00",
+                    "event_id": "7d444840-9dc0-11d1-b245-5ffdce74fad2",
+                    "duplicate": False,
+                }
+            ]
+        }
+    )
+
 
 class EventError(BaseModel):
     index: int = Field(description="Position of the event in the request's `events`.")
@@ -331,4 +344,18 @@ class SessionStatusResponse(BaseModel):
 class HeartbeatResponse(BaseModel):
     status: Literal["ok"] = "ok"
     session_id: str = Field(description=SESSION_ID_AS_SENT)
-    last_seen_at: UtcDateTime
+    last_seen_at: UtcDateTime = Field(
+        description="When the server last heard of the session, in steps of 5 seconds."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "session_id": "550e8400-e29b-41d4-a716-446655440000",
+                    "last_seen_at": "2025-10-06T17:12:05.000000+00:00",
+                }
+            ]
+        }
+    )

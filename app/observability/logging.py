@@ -3,6 +3,7 @@
 import json
 import logging
 import sys
+import warnings
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -50,9 +51,25 @@ class CurrentStdoutHandler(logging.StreamHandler):
         super().emit(record)
 
 
+def log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """Python warnings as JSON log lines, in place of the plain text they would print on
+    stderr. Their text is left out: it may quote request content (matplotlib names the
+    characters of a heatmap title, the client's labels, that its font cannot draw)."""
+    logging.getLogger("py.warnings").warning(
+        "warning", extra={"category": category.__name__, "source": f"{filename}:{lineno}"}
+    )
+
+
 def configure_logging(level: str) -> None:
-    """Send every log record to stdout as JSON. Safe to call again: it replaces only its own
-    handler, leaving any other (a test's capture, say) in place."""
+    """Send every log record, and every Python warning, to stdout as JSON. Safe to call again:
+    it replaces only its own handler, leaving any other (a test's capture, say) in place."""
     handler = CurrentStdoutHandler()
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
@@ -62,6 +79,7 @@ def configure_logging(level: str) -> None:
     ]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    warnings.showwarning = log_warning
     # Our request log replaces uvicorn's access log (one line per request, with its id).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)

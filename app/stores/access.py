@@ -137,6 +137,32 @@ class AccessStore:
     async def count_keys(self) -> int:
         return await self._connection.fetchval("SELECT count(*) FROM api_keys")
 
+    async def get_key(self, key_id: UUID, *, project_id: UUID) -> ApiKeyRecord | None:
+        row = await self._connection.fetchrow(
+            f"SELECT {KEY_COLUMNS} FROM api_keys WHERE id = $1 AND project_id = $2",
+            key_id,
+            project_id,
+        )
+        return _key(row)
+
+    async def lock_project_keys(self, project_id: UUID) -> None:
+        """Serialise revocations in one project (until the transaction ends), so that two admin
+        keys revoking each other at once cannot both succeed and leave no admin key."""
+        await self._connection.execute(
+            "SELECT 1 FROM projects WHERE id = $1 FOR UPDATE", project_id
+        )
+
+    async def count_active_admin_keys(self, project_id: UUID, *, excluding: UUID) -> int:
+        return await self._connection.fetchval(
+            """
+            SELECT count(*) FROM api_keys
+            WHERE project_id = $1 AND id <> $2 AND revoked_at IS NULL
+              AND 'admin' = any(scopes)
+            """,
+            project_id,
+            excluding,
+        )
+
     async def revoke_key(self, key_id: UUID, *, project_id: UUID | None) -> ApiKeyRecord | None:
         """Revoke a key (of this project, unless None); revoking twice keeps the first time."""
         row = await self._connection.fetchrow(

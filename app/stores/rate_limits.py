@@ -15,7 +15,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from app.db.database import Database
-from app.errors import ServiceUnavailableError
+from app.errors import RateLimiterUnavailableError
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class RedisTokenBuckets:
                 keys=[self.KEY_PREFIX + bucket], args=[interval_us, interval_us * burst]
             )
         except (RedisError, OSError) as error:
-            raise ServiceUnavailableError("Rate limiter unavailable, retry later") from error
+            raise RateLimiterUnavailableError() from error
         return BucketDecision(allowed=wait_us == 0, retry_after_seconds=int(wait_us) / 1_000_000)
 
     async def close(self) -> None:

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.main import create_app
 from tests.app_logs import REQUEST_LOGGER, logged_lines, request_lines
-from tests.conftest import AppFactory, make_settings, serve, serve_with_busy_pool
-from tests.helpers import BATCH, EVENT, START, event, start_session
+from tests.conftest import AppFactory, make_settings, serve
+from tests.helpers import BATCH, EVENT, START, TEST_API_KEY, event, start_session
+from tests.postgres_proxy import PostgresProxy
 
 JSON_CONTENT = {"content-type": "application/json"}
 REQUEST_LOG_FIELDS = {"request_id", "method", "route", "status", "latency_ms"}
@@ -137,18 +138,26 @@ async def test_request_id_is_on_success_and_client_error_responses(
 
 
 async def test_request_id_and_retry_after_are_on_a_503_when_the_database_is_unavailable(
-    database_dsn: str,
+    app_with: AppFactory, proxy: PostgresProxy, database_dsn: str
 ) -> None:
-    async with serve_with_busy_pool(database_dsn, RETRY_AFTER_SECONDS=7) as client:
+    async with app_with(
+        DATABASE_URL=proxy.url_for(database_dsn),
+        RETRY_AFTER_SECONDS=7,
+        DATABASE_CONNECT_TIMEOUT_SECONDS=1,
+        DATABASE_ACQUIRE_TIMEOUT_SECONDS=1,
+    ) as client:
+        served = await client.post(START, json={"session_start": time.time()})
+        await proxy.cut()
         response = await client.post(
-            START, json={"session_start": time.time()}, headers={"X-Request-ID": "busy-pool"}
+            START, json={"session_start": time.time()}, headers={"X-Request-ID": "cut-off"}
         )
         generated = await client.post(START, json={"session_start": time.time()})
 
+    assert served.status_code == 201
     assert response.status_code == 503
     assert response.json() == {"detail": "Database unavailable, retry later"}
     assert response.headers["retry-after"] == "7"
-    assert response.headers["x-request-id"] == "busy-pool"
+    assert response.headers["x-request-id"] == "cut-off"
     assert generated.status_code == 503
     assert is_generated(generated.headers["x-request-id"])
 
@@ -215,23 +224,26 @@ async def test_request_log_has_one_line_per_request_with_id_method_route_status_
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     capsys.readouterr()
-    responses = [
-        await client.get("/health"),
-        await client.get("/health"),
-        await client.get("/no/such/path"),
-        await client.post("/health", json={"method": "not allowed"}),
-    ]
+    responses = []
+    # What the client waited for each answer: the logged latency is part of it.
+    waited_ms = []
+    for method, path in [("GET", "/health"), ("GET", "/health"), ("GET", "/no/such/path")] + [
+        ("POST", "/health")
+    ]:
+        started = time.perf_counter()
+        responses.append(await client.request(method, path))
+        waited_ms.append((time.perf_counter() - started) * 1000)
     lines = request_lines(capsys.readouterr().out)
 
     assert len(request_records(caplog)) == len(responses)
     assert len(lines) == len(responses)
-    for response, line in zip(responses, lines, strict=True):
+    for response, line, elapsed_ms in zip(responses, lines, waited_ms, strict=True):
         assert REQUEST_LOG_FIELDS <= set(line)
         assert line["request_id"] == response.headers["x-request-id"]
         assert line["method"] == response.request.method
         assert line["status"] == response.status_code
         assert isinstance(line["latency_ms"], int | float)
-        assert line["latency_ms"] >= 0
+        assert 0 < line["latency_ms"] < elapsed_ms
     assert [line["route"] for line in lines] == [
         "/health",
         "/health",
@@ -468,7 +480,11 @@ async def test_client_gone_before_its_body_arrived_is_logged_as_499_not_500(
         "raw_path": BATCH.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", b"1000"),
+            (b"x-api-key", TEST_API_KEY.encode()),
+        ],
         "client": ("127.0.0.1", 50000),
         "server": ("nexero.test", 80),
     }

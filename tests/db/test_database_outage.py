@@ -7,7 +7,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -15,10 +14,8 @@ import pytest
 
 from tests.conftest import AppFactory
 from tests.helpers import BATCH, END, EVENT, START, count_events, event, fguid, start_session
+from tests.postgres_proxy import PostgresProxy
 
-PROXY_HOST = "127.0.0.1"
-CHUNK_BYTES = 65_536
-SETTLE_TIMEOUT_SECONDS = 5
 # Only a guard against a hang: a partitioned request waits for the database timeouts below.
 PARTITION_REQUEST_TIMEOUT_SECONDS = 30
 RETRY_AFTER_SECONDS = 5
@@ -29,167 +26,6 @@ SHORT_DATABASE_TIMEOUTS = {
     "HEALTH_DATABASE_TIMEOUT_SECONDS": 1,
     "RETRY_AFTER_SECONDS": RETRY_AFTER_SECONDS,
 }
-
-
-@dataclass(frozen=True)
-class ServerAddress:
-    """Where the PostgreSQL server behind a DSN listens: a Unix socket directory or a host."""
-
-    host: str
-    port: int
-
-    @classmethod
-    def of(cls, dsn: str) -> "ServerAddress":
-        parts = urlsplit(dsn)
-        query = dict(parse_qsl(parts.query))
-        host = query.get("host") or parts.hostname or "localhost"
-        port = int(query.get("port") or parts.port or 5432)
-        return cls(host=host, port=port)
-
-    async def open_connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self.host.startswith("/"):
-            return await asyncio.open_unix_connection(f"{self.host}/.s.PGSQL.{self.port}")
-        return await asyncio.open_connection(self.host, self.port)
-
-
-@dataclass(frozen=True)
-class CutPoint:
-    """Cut everything when the app sends `marker`; `forward_first` lets that chunk through."""
-
-    marker: bytes
-    forward_first: bool
-
-
-class PostgresProxy:
-    """A TCP front for a PostgreSQL server that a test can cut off and bring back.
-
-    cut() closes the listener and aborts every forwarded connection, so the app sees both a
-    refused connect and a connection lost mid-conversation; restore() listens on the same port.
-    freeze() is the other kind of outage, a network partition: connections stay open but no
-    byte gets through until thaw().
-    """
-
-    def __init__(self, upstream: ServerAddress) -> None:
-        self._upstream = upstream
-        self._listener: asyncio.Server | None = None
-        self._port = 0
-        self._links: set[asyncio.Task[Any]] = set()
-        self._transports: set[asyncio.BaseTransport] = set()
-        self._cut_point: CutPoint | None = None
-        self._flowing = asyncio.Event()
-        self._flowing.set()
-        self.cut_in_flight = asyncio.Event()
-
-    @property
-    def port(self) -> int:
-        return self._port
-
-    def url_for(self, dsn: str) -> str:
-        """The DSN's user and database, reached through this proxy over TCP."""
-        parts = urlsplit(dsn)
-        credentials = parts.username or "postgres"
-        if parts.password:
-            credentials += f":{parts.password}"
-        query = urlencode(
-            [(key, value) for key, value in parse_qsl(parts.query) if key not in ("host", "port")]
-        )
-        return urlunsplit(
-            ("postgresql", f"{credentials}@{PROXY_HOST}:{self._port}", parts.path, query, "")
-        )
-
-    async def listen(self) -> None:
-        self._listener = await asyncio.start_server(self._link, PROXY_HOST, self._port)
-        self._port = self._listener.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        self._sever()
-        await self._settle()
-
-    async def restore(self) -> None:
-        await self.listen()
-
-    def freeze(self) -> None:
-        self._flowing.clear()
-
-    def thaw(self) -> None:
-        self._flowing.set()
-
-    def cut_when_sent(self, marker: bytes, *, forward_first: bool) -> None:
-        """Arm a cut in the middle of the app's next conversation that sends `marker`."""
-        self.cut_in_flight.clear()
-        self._cut_point = CutPoint(marker=marker, forward_first=forward_first)
-
-    async def close(self) -> None:
-        self.thaw()
-        await self.cut()
-        assert not self._links, "proxy links still running"
-
-    def _sever(self) -> None:
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        for transport in self._transports:
-            transport.abort()
-        self._transports.clear()
-
-    async def _settle(self) -> None:
-        links = list(self._links)
-        for link in links:
-            link.cancel()
-        async with asyncio.timeout(SETTLE_TIMEOUT_SECONDS):
-            await asyncio.gather(*links, return_exceptions=True)
-
-    async def _link(
-        self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
-    ) -> None:
-        link = asyncio.current_task()
-        assert link is not None
-        self._links.add(link)
-        self._transports.add(client_writer.transport)
-        try:
-            try:
-                server_reader, server_writer = await self._upstream.open_connection()
-            except OSError:
-                client_writer.transport.abort()
-                return
-            self._transports.add(server_writer.transport)
-            await asyncio.gather(
-                self._pipe(client_reader, server_writer, from_app=True),
-                self._pipe(server_reader, client_writer, from_app=False),
-            )
-        finally:
-            self._links.discard(link)
-
-    async def _pipe(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, from_app: bool
-    ) -> None:
-        try:
-            while chunk := await reader.read(CHUNK_BYTES):
-                cut_point = self._cut_point if from_app else None
-                if cut_point is not None and cut_point.marker in chunk:
-                    self._cut_point = None
-                    if cut_point.forward_first:
-                        writer.write(chunk)
-                    self._sever()
-                    self.cut_in_flight.set()
-                    return
-                await self._flowing.wait()
-                writer.write(chunk)
-                await writer.drain()
-        except ConnectionError:
-            return  # one side was cut or went away; closing the other ends the link
-        finally:
-            writer.close()
-
-
-@pytest.fixture
-async def proxy(database_dsn: str) -> AsyncIterator[PostgresProxy]:
-    postgres_proxy = PostgresProxy(ServerAddress.of(database_dsn))
-    await postgres_proxy.listen()
-    try:
-        yield postgres_proxy
-    finally:
-        await postgres_proxy.close()
 
 
 @pytest.fixture

@@ -24,6 +24,20 @@ from app.services.access.keys import parse_scopes
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=ACCESS_ERRORS | UNAVAILABLE)
 
 KEY_NOT_FOUND = {404: {"description": "No key with this id in your project"}}
+KEY_KEPT = {
+    409: {
+        "description": "The key making the request, or the project's last admin key: revoking "
+        "it would lock the project's operators out (the CLI can still revoke it).",
+        "content": {
+            "application/json": {
+                "example": {
+                    "detail": "An API key cannot revoke itself: revoke it with another admin key "
+                    "of the project, or with the CLI (python -m app keys revoke)"
+                }
+            }
+        },
+    }
+}
 MAX_AUDIT_ENTRIES = 1000
 
 
@@ -81,7 +95,9 @@ async def create_key(
     return KeyCreatedResponse(**key_fields(created.record), key=created.secret)
 
 
-@router.post("/keys/{key_id}/revoke", response_model=KeyResponse, responses=KEY_NOT_FOUND)
+@router.post(
+    "/keys/{key_id}/revoke", response_model=KeyResponse, responses=KEY_NOT_FOUND | KEY_KEPT
+)
 async def revoke_key(
     key_id: Annotated[UUID, Path()],
     caller: AdminCallerDep,
@@ -89,8 +105,11 @@ async def revoke_key(
     verifier: KeyVerifierDep,
 ) -> KeyResponse:
     """Revoke a key at once in this worker, within API_KEY_CACHE_SECONDS in the others.
-    Revoking twice keeps the first revocation."""
-    revoked = await access.revoke_key(key_id, project_id=caller.project_id, actor=caller.actor)
+    Revoking twice keeps the first revocation. A key cannot revoke itself, nor the project's
+    last admin key (409)."""
+    revoked = await access.revoke_key(
+        key_id, project_id=caller.project_id, actor=caller.actor, revoked_by=caller
+    )
     verifier.forget(revoked.key_hash)
     return KeyResponse(**key_fields(revoked))
 

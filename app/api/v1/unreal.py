@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Header, Path, Request, status
 
 from app.api.deps import RequestIdDep, SessionReaderDep, SessionServiceDep, TrackingServiceDep
 from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
+from app.api.v1 import ingestion_metrics
+from app.errors import InvalidInputError
 from app.models.fields import SessionId
 from app.models.unreal import (
     BatchAcceptedResponse,
@@ -66,6 +68,7 @@ async def receive_session(
 ) -> CompleteSessionResponse:
     """Record a complete session (start and end) in one call: the original client's format."""
     session = await service.create_complete(body, idempotency_key=idempotency_key)
+    ingestion_metrics.record_sessions(started=1, ended=1)
     return CompleteSessionResponse(
         message="Session data received and processed",
         session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
@@ -87,6 +90,7 @@ async def start_session(
 ) -> SessionCreatedResponse:
     """Open a session when the user enters VR. Retrying with the same session_id is safe."""
     session = await service.start(body, idempotency_key=idempotency_key)
+    ingestion_metrics.record_sessions(started=1)
     return SessionCreatedResponse(
         message="Session started successfully",
         session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
@@ -101,6 +105,7 @@ async def start_session(
 async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> SessionEndResponse:
     """Close a session when the user leaves VR. Ending twice returns the first result."""
     session = await service.end(body)
+    ingestion_metrics.record_sessions(ended=1)
     return SessionEndResponse(
         message="Session ended successfully",
         session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
@@ -118,7 +123,12 @@ async def track_event(
     body: TrackingEventRequest, service: TrackingServiceDep, request_id: RequestIdDep
 ) -> EventAcceptedResponse:
     """Store one event. 202 means it is committed; a retry of it is stored once."""
-    result = await service.track_event(body, request_id=request_id)
+    try:
+        result = await service.track_event(body, request_id=request_id)
+    except InvalidInputError as error:
+        ingestion_metrics.record_refused_event(error)
+        raise
+    ingestion_metrics.record_event(result)
     return EventAcceptedResponse(
         timestamp=result.received_at, event_id=result.event_id, duplicate=result.duplicate
     )
@@ -136,6 +146,7 @@ async def track_batch(
     """Store a batch of events. Valid events are committed even when others are not; every
     event not stored is listed in `errors` by index with its reason."""
     result = await service.track_batch(body, request_id=request_id)
+    ingestion_metrics.record_batch(result)
     return BatchAcceptedResponse(
         total_events=result.total,
         processed=result.processed,

@@ -36,6 +36,9 @@ class Scope(StrEnum):
     INGEST = "ingest"
     READ = "read"
     ADMIN = "admin"
+    # /metrics: every project's figures together, so only the operator grants it (the CLI,
+    # NEXERO_BOOTSTRAP_KEY, the quick start's key), never a project's admin key.
+    METRICS = "metrics"
 
 
 ALL_SCOPES = frozenset(Scope)
@@ -317,10 +320,20 @@ class AccessService:
             return await AccessStore(connection).list_keys(project_id)
 
     async def revoke_key(
-        self, key_id: uuid.UUID, *, project_id: uuid.UUID | None, actor: str
+        self,
+        key_id: uuid.UUID,
+        *,
+        project_id: uuid.UUID | None,
+        actor: str,
+        revoked_by: Caller | None = None,
     ) -> ApiKeyRecord:
+        """Revoke a key; revoking twice keeps the first revocation. `revoked_by` is the key
+        acting through the admin API, which may revoke neither itself nor its project's last
+        admin key (409): either would lock the project's operators out. The CLI (None) may."""
         async with self._database.transaction() as connection:
             store = AccessStore(connection)
+            if revoked_by is not None:
+                await _keep_admin_access(store, key_id, revoked_by)
             record = await store.revoke_key(key_id, project_id=project_id)
             if record is None:
                 raise NotFoundError("API key not found")
@@ -379,6 +392,25 @@ class AccessService:
         async with self._database.connection() as connection:
             rows = await AccessStore(connection).audit_entries(project_id, limit=limit)
         return [dict(row) for row in rows]
+
+
+async def _keep_admin_access(store: AccessStore, key_id: uuid.UUID, caller: Caller) -> None:
+    """Refuse (409) a revocation through the API that would leave the project without a
+    working admin key: the caller's own key, or the last admin key not revoked."""
+    if key_id == caller.key_id:
+        raise ConflictError(
+            "An API key cannot revoke itself: revoke it with another admin key of the project, "
+            "or with the CLI (python -m app keys revoke)"
+        )
+    await store.lock_project_keys(caller.project_id)
+    target = await store.get_key(key_id, project_id=caller.project_id)
+    if target is None or target.revoked_at is not None or Scope.ADMIN not in target.scopes:
+        return
+    if not await store.count_active_admin_keys(caller.project_id, excluding=key_id):
+        raise ConflictError(
+            "This is the project's last admin key: create another admin key first, or revoke "
+            "it with the CLI (python -m app keys revoke)"
+        )
 
 
 async def _insert_audited_key(

@@ -27,6 +27,9 @@ def limits_from(settings: Settings) -> dict[Scope, BucketLimit]:
         Scope.ADMIN: BucketLimit(
             settings.RATE_LIMIT_ADMIN_PER_SECOND, settings.RATE_LIMIT_ADMIN_BURST
         ),
+        Scope.METRICS: BucketLimit(
+            settings.RATE_LIMIT_METRICS_PER_SECOND, settings.RATE_LIMIT_METRICS_BURST
+        ),
     }
 
 

@@ -34,9 +34,10 @@ from uuid import UUID
 
 from app.config import Settings
 from app.db.database import Database
-from app.errors import ServiceUnavailableError
+from app.errors import ExportCapacityError
 from app.models.exports import ExportFormat, ExportKind
 from app.models.periods import Period
+from app.observability import metrics
 from app.stores.exports import EVENTS, SESSIONS, ExportFilter, ExportTable, export_snapshot
 
 logger = logging.getLogger(__name__)
@@ -68,20 +69,22 @@ class ExportSlots:
     @asynccontextmanager
     async def hold(self, project_id: UUID) -> AsyncIterator[None]:
         if self._running[project_id] >= self._per_project:
-            raise ServiceUnavailableError(
+            raise ExportCapacityError(
                 f"this project already has {_exports(self._per_project)} running, the most one "
                 "project may run at once (ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT): "
                 "retry after Retry-After"
             )
         if self.running >= self._total:
-            raise ServiceUnavailableError(
+            raise ExportCapacityError(
                 f"{_exports(self._total)} running already, the most this server runs at once "
                 "for all projects (ANALYTICS_EXPORT_MAX_CONCURRENT): retry after Retry-After"
             )
         self._running[project_id] += 1
+        metrics.exports_running.inc()
         try:
             yield
         finally:
+            metrics.exports_running.dec()
             self._running[project_id] -= 1
             if not self._running[project_id]:
                 del self._running[project_id]

@@ -6,6 +6,7 @@ import logging
 from app.config import Settings
 from app.db.database import Database
 from app.errors import DatabaseUnavailableError
+from app.observability import metrics
 from app.services.ingestion.sessions import close_inactive_sessions
 
 logger = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ async def sweep_inactive_sessions(database: Database, settings: Settings) -> Non
     while True:
         try:
             closed = await close_inactive_sessions(database, settings)
+            metrics.sessions_timed_out.inc(closed)
             if closed:
                 logger.info("closed inactive sessions", extra={"sessions_closed": closed})
         except DatabaseUnavailableError:

@@ -180,18 +180,6 @@ async def test_revoking_an_unknown_key_is_404(client: httpx.AsyncClient) -> None
     assert response.json() == {"detail": "API key not found"}
 
 
-async def test_a_key_can_revoke_itself(client: httpx.AsyncClient) -> None:
-    created = await create_key(client, "admin")
-
-    revoked = await client.post(
-        f"{KEYS}/{created['id']}/revoke", headers=key_header(created["key"])
-    )
-    after = await client.get(PROJECT, headers=key_header(created["key"]))
-
-    assert revoked.status_code == 200
-    assert after.status_code == 401
-
-
 # --- erasure ---------------------------------------------------------------------------------
 
 

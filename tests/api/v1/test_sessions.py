@@ -142,7 +142,9 @@ async def test_start_returns_201_with_the_contract_shape(client: httpx.AsyncClie
     body = response.json()
     assert body["status"] == "success"
     assert body["message"] == "Session started successfully"
-    assert uuid.UUID(body["session_id"])
+    assert body["session_id"] == str(uuid.UUID(body["session_id"]))
+    stored = await client.get(f"/api/v1/unreal/session/{body['session_id']}/status")
+    assert stored.json()["customer_id"] == "cust_12345"
 
 
 async def test_an_fguid_comes_back_as_an_fguid_in_every_answer(

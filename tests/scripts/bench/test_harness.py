@@ -3,6 +3,7 @@ it needs, measures, writes a well-formed report and stops what it started. No sp
 here: figures on a shared test machine mean nothing, and docs/performance.md holds the real ones."""
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -91,7 +92,9 @@ def test_server_resources_are_reported_per_worker(bench_run: dict[str, Any]) -> 
         server = entry["server"]
         assert len(server["workers"]) == 2, name
         assert all(worker["peak_rss_mb"] > 0 for worker in server["workers"]), name
-        assert server["app_cpu_cores"] >= 0 and server["machine_cpu_cores"] >= 0, name
+        # The workers did the scenario's work, on this machine's cores.
+        assert 0 < server["app_cpu_cores"] <= os.cpu_count(), name
+        assert 0 < server["machine_cpu_cores"] <= os.cpu_count(), name
         assert sum(server["connections_per_worker"]) == CONNECTIONS, name
 
 

@@ -1,0 +1,53 @@
+"""API keys are checked before anything else of an /api/ request: its body is not read, parsed
+or validated for a caller without a valid key, who gets 401 whatever the body holds."""
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.api.errors import nexero_error_response
+from app.errors import NexeroError
+from app.services.access.keys import KeyVerifier
+
+API_PREFIX = "/api/"
+
+
+def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The key in X-API-Key, else in `Authorization: Bearer` (read as FastAPI's security
+    schemes read them, which the routes declare for /docs)."""
+    api_key = authorization = b""
+    for name, value in headers:
+        if name == b"x-api-key" and not api_key:
+            api_key = value
+        elif name == b"authorization" and not authorization:
+            authorization = value
+    if api_key:
+        return api_key.decode("latin-1")
+    scheme, _, credentials = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials
+    return None
+
+
+class ApiKeyMiddleware:
+    """Authenticates the key of every /api/ request and leaves the Caller in the request's
+    state, where the routes' scope checks (app.api.deps.RequireScope) find it. Placed before
+    the body middleware: no key, no 400, 413, 415 or 422, only 401."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        verifier: KeyVerifier = scope["app"].state.key_verifier
+        try:
+            caller = await verifier.authenticate(presented_key(scope["headers"]))
+        except NexeroError as error:
+            response = nexero_error_response(Request(scope), error)
+            await response(scope, receive, send)
+            return
+        scope["state"]["caller"] = caller
+        # For the request log: which key acted (its id, never the key).
+        scope["state"]["key_id"] = str(caller.key_id)
+        await self.app(scope, receive, send)
