@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     # Event mappings (docs/events.md, "Mappings"): the rules one project's mapping may hold.
     EVENT_MAPPING_MAX_RULES: int = Field(default=200, ge=1, le=10_000)
 
+    # The original Unreal client's records (docs/ingestion.md, "The original client"): a
+    # summary claims its sender's records received from its start to its end, give or take
+    # the tolerance; a record repeating the sender's previous one within the repeat window is a
+    # retry; records and pending events are kept this long for a summary or session to claim.
+    LEGACY_LINK_TOLERANCE_SECONDS: float = Field(default=10.0, ge=0, le=3600)
+    LEGACY_RECORD_REPEAT_SECONDS: float = Field(default=10.0, ge=0, le=3600)
+    LEGACY_RECORD_RETENTION_HOURS: float = Field(default=168.0, gt=0, le=8760)
+    PENDING_EVENT_RETENTION_HOURS: float = Field(default=72.0, gt=0, le=8760)
+    # Events for unknown sessions one project may keep waiting at once (past it, not kept).
+    PENDING_EVENTS_MAX_PER_PROJECT: int = Field(default=100_000, ge=0, le=10_000_000)
+
     @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
     @classmethod
     def blank_is_unset(cls, value: object) -> object:

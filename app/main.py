@@ -23,7 +23,7 @@ from app.api.middleware import (
     TrailingSlashMiddleware,
 )
 from app.api.openapi import strict_openapi
-from app.api.v1 import admin, analytics, exports, heatmap, mappings, unreal
+from app.api.v1 import admin, analytics, exports, heatmap, mappings, unclaimed, unreal
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(unreal.router)
     app.include_router(admin.router)
     app.include_router(mappings.router)
+    app.include_router(unclaimed.router)
     app.include_router(dashboard.router)
     app.include_router(heatmap.router)
     app.include_router(exports.router)

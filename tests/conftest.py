@@ -112,6 +112,32 @@ async def serve(
             yield client
 
 
+HeadsetFactory = Callable[[str | None, str], httpx.AsyncClient]
+
+
+@asynccontextmanager
+async def serve_headsets(dsn: str, **overrides: Any) -> AsyncIterator[HeadsetFactory]:
+    """A new app on the database `dsn`, and a factory of clients that each come from an
+    address of their own: `headset(api_key or None, "10.0.0.7")`. Closed with the app."""
+    served = state_per_request(create_app(make_settings(dsn, **overrides)))
+    clients: list[httpx.AsyncClient] = []
+
+    def headset(api_key: str | None, address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=manager.app, client=(address, 49152))
+        headers = {"X-API-Key": api_key} if api_key else {}
+        clients.append(
+            httpx.AsyncClient(transport=transport, base_url="http://nexero.test", headers=headers)
+        )
+        return clients[-1]
+
+    async with LifespanManager(served, startup_timeout=60, shutdown_timeout=30) as manager:
+        try:
+            yield headset
+        finally:
+            for opened in clients:
+                await opened.aclose()
+
+
 def serve_app(
     dsn: str, *, api_key: str | None = TEST_API_KEY, **overrides: Any
 ) -> AbstractAsyncContextManager[httpx.AsyncClient]:
@@ -163,12 +189,12 @@ def app_with(database_dsn: str) -> AppFactory:
     return factory
 
 
-@pytest.fixture(scope="session")
-async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[AccessService]:
-    """The access service on a pool of its own (the shared app has migrated the database):
-    projects and keys made the way the admin API and the CLI make them."""
+@asynccontextmanager
+async def access_service(dsn: str) -> AsyncIterator[AccessService]:
+    """The access service on a pool of its own, on a database an app has migrated: projects
+    and keys made the way the admin API and the CLI make them."""
     database = await Database.connect(
-        database_dsn,
+        dsn,
         min_size=0,
         max_size=2,
         statement_cache_size=None,
@@ -180,6 +206,13 @@ async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[
         yield AccessService(database)
     finally:
         await database.close()
+
+
+@pytest.fixture(scope="session")
+async def access(database_dsn: str, client: httpx.AsyncClient) -> AsyncIterator[AccessService]:
+    """The access service on the shared test database."""
+    async with access_service(database_dsn) as service:
+        yield service
 
 
 class ProjectKey(NamedTuple):

@@ -9,6 +9,8 @@ from app.errors import NexeroError
 from app.services.access.keys import KeyVerifier
 
 API_PREFIX = "/api/"
+# The one route an unchanged original Unreal client writes to; a project may take it keyless.
+KEYLESS_ROUTE = ("POST", "/api/v1/unreal/session")
 
 
 def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -41,8 +43,12 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         verifier: KeyVerifier = scope["app"].state.key_verifier
+        key = presented_key(scope["headers"])
         try:
-            caller = await verifier.authenticate(presented_key(scope["headers"]))
+            if key is None and _is_keyless_route(scope):
+                caller = await verifier.keyless_caller(client_address(scope))
+            else:
+                caller = await verifier.authenticate(key)
         except NexeroError as error:
             response = nexero_error_response(Request(scope), error)
             await response(scope, receive, send)
@@ -51,3 +57,13 @@ class ApiKeyMiddleware:
         # For the request log: which key acted (its id, never the key).
         scope["state"]["key_id"] = str(caller.key_id)
         await self.app(scope, receive, send)
+
+
+def client_address(scope: Scope) -> str:
+    """The client's address (Railway's proxy forwards it; uvicorn trusts it there)."""
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
+def _is_keyless_route(scope: Scope) -> bool:
+    return (scope["method"], scope["path"].rstrip("/")) == KEYLESS_ROUTE

@@ -4,19 +4,23 @@ All are `async def`, even those that never await: FastAPI runs a plain `def` dep
 thread, a hand-off that cost about a third of a single event's CPU (docs/performance.md)."""
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.authentication import client_address
 from app.config import Settings
 from app.db.database import Database
+from app.domain.events import Sender
 from app.errors import ForbiddenError, RateLimitedError
 from app.observability import metrics
 from app.services.access.keys import AccessService, Caller, KeyVerifier, Scope
 from app.services.access.rate_limiter import RateLimiter
 from app.services.erasure import ErasureService
 from app.services.health import HealthService
+from app.services.ingestion.records import RecordService
 from app.services.ingestion.sessions import SessionService
 from app.services.ingestion.tracking import TrackingService
 from app.services.mappings import MappingService
@@ -81,16 +85,23 @@ class RequireScope:
         return caller
 
 
-IngestCallerDep = Annotated[Caller, Depends(RequireScope(Scope.INGEST))]
-ReadCallerDep = Annotated[Caller, Depends(RequireScope(Scope.READ))]
-AdminCallerDep = Annotated[Caller, Depends(RequireScope(Scope.ADMIN))]
+@cache
+def require_scope(*scopes: Scope) -> RequireScope:
+    """One checker per set of scopes: FastAPI runs a dependency once per request, so a route
+    whose several dependencies need the same scope spends one rate-limit token, not several."""
+    return RequireScope(*scopes)
+
+
+IngestCallerDep = Annotated[Caller, Depends(require_scope(Scope.INGEST))]
+ReadCallerDep = Annotated[Caller, Depends(require_scope(Scope.READ))]
+AdminCallerDep = Annotated[Caller, Depends(require_scope(Scope.ADMIN))]
 
 
 def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionService]]:
     async def build(
         database: DatabaseDep,
         settings: SettingsDep,
-        caller: Annotated[Caller, Depends(RequireScope(*scopes))],
+        caller: Annotated[Caller, Depends(require_scope(*scopes))],
     ) -> SessionService:
         return SessionService(
             database,
@@ -100,6 +111,17 @@ def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionServic
         )
 
     return build
+
+
+async def get_record_service(
+    request: Request, database: DatabaseDep, settings: SettingsDep, caller: IngestCallerDep
+) -> RecordService:
+    """The original client's records, of the sender making this request."""
+    sender = Sender(
+        key_id=None if caller.keyless else caller.key_id,
+        client_address=client_address(request.scope),
+    )
+    return RecordService(database, settings, project_id=caller.project_id, sender=sender)
 
 
 async def get_tracking_service(
@@ -142,3 +164,4 @@ ErasureServiceDep = Annotated[ErasureService, Depends(get_erasure_service)]
 KeyVerifierDep = Annotated[KeyVerifier, Depends(get_key_verifier)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
 MappingServiceDep = Annotated[MappingService, Depends(get_mapping_service)]
+RecordServiceDep = Annotated[RecordService, Depends(get_record_service)]

@@ -29,3 +29,33 @@ class Rejection:
     reason: str
     payload_json: str
     field: str | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent one of the original client's records: its key (None: keyless) and address."""
+
+    key_id: UUID | None
+    client_address: str
+
+
+@dataclass(frozen=True)
+class UnclaimedRecords:
+    """Records of one sender and type that no session summary has claimed yet."""
+
+    key_id: UUID | None
+    client_address: str
+    event_type: str
+    records: int
+    first_received_at: datetime
+    last_received_at: datetime
+
+
+@dataclass(frozen=True)
+class WaitingEvents:
+    """Events sent for a session id the project does not have (yet)."""
+
+    session_id: UUID
+    events: int
+    first_received_at: datetime
+    last_received_at: datetime

@@ -254,7 +254,7 @@ class EventStore:
 
     async def record_rejections(
         self,
-        session_id: UUID,
+        session_id: UUID | None,
         rejections: Sequence[Rejection],
         *,
         request_id: str | None,

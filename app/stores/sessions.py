@@ -84,11 +84,13 @@ class SessionStore:
         clock_offset: timedelta | None,
         client_session_id: str | None,
         local_time_rule: str | None,
-    ) -> SessionRecord | None:
+    ) -> tuple[SessionRecord, bool] | None:
         """Insert a session; None when a session with this id already exists (in this project
-        or another)."""
+        or another). Also says whether events sent before the session existed wait for it
+        (pending_events), in the same round trip."""
         row = await self._connection.fetchrow(
             f"""
+            WITH created AS (
             INSERT INTO vr_sessions (
                 id, started_at, ended_at, status, end_reason, customer_id, property_id,
                 device_type, last_seen_at, last_activity_at, clock_offset, client_session_id,
@@ -103,6 +105,11 @@ class SessionStore:
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
+            )
+            SELECT created.*, EXISTS (
+                SELECT 1 FROM pending_events WHERE project_id = $10 AND session_id = $1
+            ) AS events_waiting
+            FROM created
             """,
             session_id,
             started_at,
@@ -115,7 +122,11 @@ class SessionStore:
             local_time_rule,
             self._project_id,
         )
-        return _record(row)
+        if row is None:
+            return None
+        fields = dict(row)
+        events_waiting = fields.pop("events_waiting")
+        return SessionRecord(**fields), events_waiting
 
     async def fill_labels(
         self,

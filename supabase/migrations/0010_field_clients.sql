@@ -43,13 +43,16 @@ CREATE TABLE IF NOT EXISTS public.legacy_records (
     session_id UUID,
     event_type TEXT NOT NULL,
     record JSONB NOT NULL,
-    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+    received_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    -- Laid out on its session's timeline (a tracking_events row); kept a while for retries.
+    attached BOOLEAN NOT NULL DEFAULT false
 );
 
 CREATE INDEX IF NOT EXISTS idx_legacy_records_sender
     ON public.legacy_records (project_id, client_address, received_at);
 CREATE INDEX IF NOT EXISTS idx_legacy_records_session
     ON public.legacy_records (project_id, session_id) WHERE session_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_legacy_records_received ON public.legacy_records (received_at);
 
 CREATE TABLE IF NOT EXISTS public.legacy_tours (
     session_id UUID PRIMARY KEY,

@@ -53,7 +53,10 @@ async def get_project(caller: AdminCallerDep, access: AccessServiceDep) -> Proje
     responses={**BODY_ERRORS, 409: {"description": "Another project takes keyless records"}},
 )
 async def set_project_settings(
-    body: ProjectSettingsRequest, caller: AdminCallerDep, access: AccessServiceDep
+    body: ProjectSettingsRequest,
+    caller: AdminCallerDep,
+    access: AccessServiceDep,
+    verifier: KeyVerifierDep,
 ) -> ProjectResponse:
     """Set the project's time zone (for headsets' local times) and whether it takes the
     original Unreal client's records without a key. Each change is audited."""
@@ -63,6 +66,8 @@ async def set_project_settings(
         accepts_keyless_records=body.accepts_keyless_records,
         actor=caller.actor,
     )
+    # Other workers follow within API_KEY_CACHE_SECONDS, as for a revoked key.
+    verifier.forget_keyless()
     return ProjectResponse.of(project)
 
 

@@ -1,14 +1,30 @@
 """The Unreal Engine VR client's API: sessions and tracking events (the original contract)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Request, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from app.api.deps import RequestIdDep, SessionReaderDep, SessionServiceDep, TrackingServiceDep
+from app.api.deps import (
+    RecordServiceDep,
+    RequestIdDep,
+    SessionReaderDep,
+    SessionServiceDep,
+    TrackingServiceDep,
+)
 from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
 from app.api.v1 import ingestion_metrics
 from app.errors import InvalidInputError
 from app.models.fields import SessionId
+from app.models.legacy import (
+    RECORD_NAMES,
+    PoiRecord,
+    RecordReceivedResponse,
+    UnitSelectionRecord,
+    ViewRecord,
+    record_kind,
+)
 from app.models.unreal import (
     BatchAcceptedResponse,
     CompleteSessionRequest,
@@ -55,23 +71,65 @@ IdempotencyKey = Annotated[
 ]
 
 
+# The legacy endpoint takes the documented complete-session body, and the original client's
+# records, told apart by their keys (docs/unreal-client.md).
+LEGACY_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    CompleteSessionRequest.model_json_schema(),
+                    ViewRecord.model_json_schema(),
+                    PoiRecord.model_json_schema(),
+                    UnitSelectionRecord.model_json_schema(),
+                ]
+            }
+        }
+    },
+}
+
+
 @router.post(
     "/session",
     status_code=status.HTTP_201_CREATED,
-    response_model=CompleteSessionResponse,
+    response_model=CompleteSessionResponse | RecordReceivedResponse,
     responses={**BODY_ERRORS, **CONFLICT, **UNAVAILABLE},
+    openapi_extra={"requestBody": LEGACY_BODY},
 )
 async def receive_session(
-    body: CompleteSessionRequest,
+    body: Annotated[dict[str, Any], Body()],
     service: SessionServiceDep,
+    records: RecordServiceDep,
+    request_id: RequestIdDep,
     idempotency_key: IdempotencyKey = None,
-) -> CompleteSessionResponse:
-    """Record a complete session (start and end) in one call: the original client's format."""
-    session = await service.create_complete(body, idempotency_key=idempotency_key)
+) -> CompleteSessionResponse | RecordReceivedResponse:
+    """Record a complete session (start and end) in one call: the original client's format.
+    The original client's view, POI and unit selection records are taken here too, told apart
+    by their keys; its session summary then claims its records (docs/unreal-client.md)."""
+    kind = record_kind(body)
+    if kind is not None:
+        receipt = await records.receive(kind, body)
+        return RecordReceivedResponse(
+            message=f"{RECORD_NAMES[kind]} received",
+            record=kind,
+            session_id=shown_session_id(receipt.session, as_sent=None) if receipt.session else None,
+            duplicate=receipt.duplicate,
+            received_at=receipt.received_at,
+        )
+    try:
+        request = CompleteSessionRequest.model_validate(body)
+    except ValidationError as error:
+        await records.keep_refused(body, error, request_id=request_id)
+        raise RequestValidationError(
+            [{**problem, "loc": ("body", *problem["loc"])} for problem in error.errors()]
+        ) from None
+    session = await service.create_complete(request, idempotency_key=idempotency_key)
+    await records.claim_for(session)
     ingestion_metrics.record_sessions(started=1, ended=1)
     return CompleteSessionResponse(
         message="Session data received and processed",
-        session_id=shown_session_id(session, as_sent=body.session_id_as_sent),
+        session_id=shown_session_id(session, as_sent=request.session_id_as_sent),
         duration_seconds=session.duration_seconds or 0,
         received_at=session.created_at,
     )

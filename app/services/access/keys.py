@@ -30,6 +30,8 @@ GENERATED_KEY_MARK = "nxr_"
 MIN_KEY_LENGTH = 24
 MAX_KEY_LENGTH = 256
 MAX_CACHED_KEYS = 10_000
+KEYLESS_KEY_ID = uuid.UUID("00000000-0000-0000-0000-00000000beef")
+"""How request logs and metrics name keyless writes (no key has this id)."""
 
 
 class Scope(StrEnum):
@@ -54,6 +56,19 @@ class Caller:
     scopes: frozenset[Scope]
     default_labels: dict[str, str] = field(default_factory=dict)
     """Labels written onto the sessions this key creates without them."""
+    keyless_address: str | None = None
+    """For a keyless writer (docs/security.md): its address, which rate limits it."""
+
+    @property
+    def keyless(self) -> bool:
+        return self.keyless_address is not None
+
+    @property
+    def rate_limit_bucket(self) -> str:
+        """What its rate limits are counted against: the key, or a keyless writer's address."""
+        if self.keyless_address is not None:
+            return f"keyless:{self.project_id}:{self.keyless_address}"
+        return str(self.key_id)
 
     @property
     def actor(self) -> str:
@@ -121,6 +136,8 @@ class KeyVerifier:
         self._used_at: dict[uuid.UUID, datetime] = {}
         # Bumped by every revocation here, so a lookup that started before it is not cached.
         self._revocations = 0
+        # The project that takes keyless records (or None), and until when that is trusted.
+        self._keyless: tuple[uuid.UUID | None, float] | None = None
 
     async def authenticate(self, presented: str | None) -> Caller:
         if not presented:
@@ -154,6 +171,30 @@ class KeyVerifier:
         while len(self._cache) > MAX_CACHED_KEYS:
             self._cache.popitem(last=False)
         return caller
+
+    async def keyless_caller(self, client_address: str) -> Caller:
+        """The caller of a keyless write from `client_address`: the project that takes keyless
+        records (remembered for `cache_seconds`, like a key), with the ingest scope only. 401
+        when no project does."""
+        now = time.monotonic()
+        if self._keyless is None or self._keyless[1] <= now:
+            async with self._database.connection() as connection:
+                project = await AccessStore(connection).keyless_project()
+            self._keyless = (project.id if project else None, now + self._cache_seconds)
+        project_id = self._keyless[0]
+        if project_id is None:
+            raise UnauthorizedError()
+        return Caller(
+            project_id=project_id,
+            key_id=KEYLESS_KEY_ID,
+            key_name="keyless",
+            scopes=frozenset({Scope.INGEST}),
+            keyless_address=client_address,
+        )
+
+    def forget_keyless(self) -> None:
+        """Look up which project takes keyless records again (after a change here)."""
+        self._keyless = None
 
     def forget(self, key_hash: bytes) -> None:
         """Drop a key from this worker's cache at once (after a revocation here)."""

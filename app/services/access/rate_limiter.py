@@ -55,7 +55,7 @@ class RateLimiter:
         """Spend one token of the caller's bucket for this scope, or raise 429."""
         limit = self._limits[scope]
         decision = await self._buckets.take(
-            f"{caller.key_id}:{scope.value}",
+            f"{caller.rate_limit_bucket}:{scope.value}",
             interval_seconds=1 / limit.per_second,
             burst=limit.burst,
         )

@@ -13,6 +13,7 @@ from app.models.unreal import CompleteSessionRequest, SessionEndRequest, Session
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
 from app.services.ingestion.local_times import request_clock
 from app.stores import sessions as session_store
+from app.stores.pending import PendingStore
 from app.stores.sessions import SessionStore
 
 SESSION_NOT_FOUND = "Session not found"
@@ -117,7 +118,10 @@ class SessionService:
                 local_time_rule=clock.local.rule if clock.local else None,
             )
         if created is not None:
-            return created
+            session, events_waiting = created
+            if events_waiting:
+                await self._claim_pending_events(session)
+            return session
         # A retry, a later call about the same session, or a conflict: decided under a lock.
         async with self._database.transaction() as connection:
             store = SessionStore(connection, self._project_id)
@@ -140,6 +144,12 @@ class SessionService:
                 return existing
             # A complete-session call for a session opened by /session/start ends it.
             return await _end_locked(store, existing, request.session_end, clock)
+
+    async def _claim_pending_events(self, session: SessionRecord) -> None:
+        """Events sent for this session before it existed (answered 404, and kept) become its
+        events now."""
+        async with self._database.transaction() as connection:
+            await PendingStore(connection, self._project_id).attach(session.id)
 
     def _with_default_labels(self, request: SessionStartRequest) -> SessionStartRequest:
         """The request with the key's default labels where it has none."""

@@ -1,4 +1,5 @@
-"""The periodic task that closes sessions whose headsets went quiet."""
+"""The periodic task that closes sessions whose headsets went quiet, and forgets records and
+pending events kept past their retention."""
 
 import asyncio
 import logging
@@ -7,6 +8,7 @@ from app.config import Settings
 from app.db.database import Database
 from app.errors import DatabaseUnavailableError
 from app.observability import metrics
+from app.services.ingestion.records import purge_unclaimed
 from app.services.ingestion.sessions import close_inactive_sessions
 
 logger = logging.getLogger(__name__)
@@ -21,6 +23,12 @@ async def sweep_inactive_sessions(database: Database, settings: Settings) -> Non
             metrics.sessions_timed_out.inc(closed)
             if closed:
                 logger.info("closed inactive sessions", extra={"sessions_closed": closed})
+            records, events = await purge_unclaimed(database, settings)
+            if records or events:
+                logger.info(
+                    "forgot unclaimed records and pending events past their retention",
+                    extra={"records_forgotten": records, "pending_events_forgotten": events},
+                )
         except DatabaseUnavailableError:
             logger.warning("session sweep skipped: database unavailable")
         except Exception:

@@ -1,7 +1,6 @@
 """Event ingestion: validate each event on its own, store the valid ones in one statement, and
 account for every event: stored, duplicate, or rejected with its reason."""
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,25 +12,26 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.db.database import Database
 from app.domain.events import EventRow, Rejection
-from app.errors import FieldProblem, InvalidInputError
-from app.models.fields import NOT_UNICODE, parse_session_id, problem_message
+from app.errors import FieldProblem, InvalidInputError, NotFoundError
+from app.models.fields import parse_session_id, problem_message
 from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEventRequest
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
+from app.services.ingestion.event_data import (
+    EventInvalidError,
+    canonical_json,
+    check_event_data,
+    event_data_object,
+    rejection_of,
+)
 from app.services.ingestion.local_times import request_clock
 from app.services.ingestion.sessions import session_in_one_clock, session_or_404
 from app.stores.events import EventStore, InsertOutcome
+from app.stores.pending import PendingStore
 from app.stores.sessions import SessionStore
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
 CLIENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
 REUSED_EVENT_ID = "was already used in this session for a different event"
-
-
-class EventInvalidError(ValueError):
-    def __init__(self, field: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class TrackingService:
             payload = request.model_dump(mode="json", exclude={"session_id", "sent_at"})
             await self._record_rejections(
                 request.session_id,
-                [_rejection(0, payload, fate.reason, fate.field)],
+                [rejection_of(0, payload, fate.reason, fate.field)],
                 request_id=request_id,
                 clock=clock,
             )
@@ -167,10 +167,32 @@ class TrackingService:
         statement in the common case, else in a transaction. Returns each row's fate and the
         content stored under the ids that were not inserted; an unknown session is a 404."""
         latest = max((row.client_timestamp for _, row in rows), default=None)
-        stored = await self._store_in_one_statement(session_id, rows, clock, active_at=latest)
-        if stored is None:
-            stored = await self._store_in_transaction(session_id, rows, clock, active_at=latest)
+        try:
+            stored = await self._store_in_one_statement(session_id, rows, clock, active_at=latest)
+            if stored is None:
+                stored = await self._store_in_transaction(session_id, rows, clock, active_at=latest)
+        except NotFoundError:
+            await self._keep_pending(session_id, rows, clock)
+            raise
         return stored
+
+    async def _keep_pending(
+        self, session_id: uuid.UUID, rows: Sequence[tuple[int, EventRow]], clock: RequestClock
+    ) -> None:
+        """Events for a session the project does not have (yet): the answer is the contract's
+        404, and the events wait (up to PENDING_EVENTS_MAX_PER_PROJECT) for a session with this
+        id, which takes them when it is created; if it was created meanwhile, it takes them
+        now."""
+        async with self._database.transaction() as connection:
+            pending = PendingStore(connection, self._project_id)
+            await pending.keep(
+                session_id,
+                [row for _, row in rows],
+                measured_offset=clock.measured_offset,
+                received_at=clock.received_at,
+                project_limit=self._settings.PENDING_EVENTS_MAX_PER_PROJECT,
+            )
+            await pending.attach(session_id)
 
     async def _store_in_one_statement(
         self,
@@ -258,9 +280,9 @@ class TrackingService:
         type_limit = self._settings.MAX_EVENT_TYPE_LENGTH
         if len(event.event_type) > type_limit:
             raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
-        event_data = _event_data_object(event.event_data)
-        _check_event_data(event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH)
-        event_data_json, size = _canonical_json(event_data)
+        event_data = event_data_object(event.event_data)
+        check_event_data(event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH)
+        event_data_json, size = canonical_json(event_data)
         size_limit = self._settings.MAX_EVENT_DATA_BYTES
         if size > size_limit:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
@@ -408,67 +430,6 @@ def _batch_result(
             result.duplicates.append((index, rows[index].event_id))
         else:
             result.rejections.append(
-                _rejection(index, request.events[index], fate.reason, fate.field)
+                rejection_of(index, request.events[index], fate.reason, fate.field)
             )
     return result
-
-
-def _event_data_object(value: Any) -> dict[str, Any]:
-    """event_data as a dict: absent or "" is {}, and a string holding a JSON object is parsed
-    (Blueprint plugins often send the object pre-serialized)."""
-    if value is None or value == "":
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise EventInvalidError("event_data", "is a string but not valid JSON") from None
-    if not isinstance(value, dict):
-        raise EventInvalidError("event_data", "must be a JSON object")
-    return value
-
-
-def _check_event_data(event_data: dict[str, Any], *, depth_limit: int) -> None:
-    """Nesting within the limit (a flat object is 1 deep) and no NUL character in any key or
-    string, which PostgreSQL's jsonb cannot hold. Iterative, so deep input is safe."""
-    pending: list[tuple[Any, int]] = [(event_data, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if isinstance(node, str):
-            if "\x00" in node:
-                raise EventInvalidError("event_data", "must not contain NUL characters")
-            continue
-        if isinstance(node, dict):
-            children: list[Any] = [*node.keys(), *node.values()]
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        if depth > depth_limit:
-            raise EventInvalidError("event_data", f"is nested more than {depth_limit} levels deep")
-        pending.extend((child, depth + 1) for child in children)
-
-
-def _canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
-    """Compact JSON with sorted keys (what is stored, measured and hashed) and its UTF-8 size."""
-    try:
-        text = json.dumps(
-            event_data, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        )
-    except ValueError:
-        raise EventInvalidError(
-            "event_data", "contains a non-finite number (NaN or Infinity)"
-        ) from None
-    try:
-        return text, len(text.encode())
-    except UnicodeEncodeError:
-        raise EventInvalidError("event_data", NOT_UNICODE) from None
-
-
-def _rejection(index: int, raw_event: Any, reason: str, field: str | None = None) -> Rejection:
-    try:
-        # ASCII escapes keep even invalid Unicode (lone surrogates) storable as text.
-        payload_json = json.dumps(raw_event, ensure_ascii=True, default=str)
-    except RecursionError:
-        payload_json = json.dumps({"unstorable_event": "nested too deep to keep"})
-    return Rejection(index=index, reason=reason, payload_json=payload_json, field=field)

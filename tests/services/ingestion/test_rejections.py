@@ -2,7 +2,7 @@
 
 import json
 
-from app.services.ingestion.tracking import _rejection
+from app.services.ingestion.event_data import rejection_of
 
 
 def test_event_too_deep_to_write_back_as_json_is_kept_as_a_note_not_a_crash() -> None:
@@ -12,14 +12,14 @@ def test_event_too_deep_to_write_back_as_json_is_kept_as_a_note_not_a_crash() ->
     for _ in range(100_000):
         deep = [deep]
 
-    rejection = _rejection(3, {"event_data": deep}, "is nested more than 10 levels deep")
+    rejection = rejection_of(3, {"event_data": deep}, "is nested more than 10 levels deep")
 
     assert rejection.index == 3
     assert json.loads(rejection.payload_json) == {"unstorable_event": "nested too deep to keep"}
 
 
 def test_invalid_unicode_is_kept_as_ascii_escapes() -> None:
-    rejection = _rejection(0, {"note": "half an emoji \ud83d"}, "is not valid Unicode")
+    rejection = rejection_of(0, {"note": "half an emoji \ud83d"}, "is not valid Unicode")
 
     assert rejection.payload_json.isascii()
     assert json.loads(rejection.payload_json) == {"note": "half an emoji \ud83d"}
