@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     # summary claims its sender's records received from its start to its end, give or take
     # the tolerance; a record repeating the sender's previous one within the repeat window is a
     # retry; records and pending events are kept this long for a summary or session to claim.
-    LEGACY_LINK_TOLERANCE_SECONDS: float = Field(default=10.0, ge=0, le=3600)
+    # The summary's times are whole seconds: a tolerance under one second would miss the
+    # records of its last second.
+    LEGACY_LINK_TOLERANCE_SECONDS: float = Field(default=10.0, ge=1, le=3600)
     LEGACY_RECORD_REPEAT_SECONDS: float = Field(default=10.0, ge=0, le=3600)
     LEGACY_RECORD_RETENTION_HOURS: float = Field(default=168.0, gt=0, le=8760)
     PENDING_EVENT_RETENTION_HOURS: float = Field(default=72.0, gt=0, le=8760)

@@ -52,6 +52,12 @@ def test_pool_minimum_above_maximum_is_refused() -> None:
         ("MAX_BATCH_EVENTS", 0),
         ("MAX_EVENT_DATA_DEPTH", 0),
         ("SESSION_TIMEOUT_MINUTES", 0),
+        ("LEGACY_LINK_TOLERANCE_SECONDS", 0.999),
+        ("LEGACY_LINK_TOLERANCE_SECONDS", 3600.5),
+        ("LEGACY_RECORD_REPEAT_SECONDS", -1),
+        ("LEGACY_RECORD_RETENTION_HOURS", 0),
+        ("PENDING_EVENT_RETENTION_HOURS", 8761),
+        ("PENDING_EVENTS_MAX_PER_PROJECT", -1),
         ("LOG_LEVEL", "verbose"),
         ("ENVIRONMENT", "prod"),
     ],
@@ -89,6 +95,10 @@ def test_values_too_large_to_compute_with_are_refused_at_start_up(name: str, val
     """Past these bounds date arithmetic overflows: the start fails, not every request."""
     with pytest.raises(ValidationError, match=name):
         settings(**{name: value})
+
+
+def test_the_link_tolerance_may_be_one_second_the_summarys_precision() -> None:
+    assert settings(LEGACY_LINK_TOLERANCE_SECONDS=1).LEGACY_LINK_TOLERANCE_SECONDS == 1
 
 
 def test_label_limit_stays_within_what_postgresql_can_index() -> None:

@@ -9,6 +9,11 @@ centimetres, left-handed, Z up, doors onto a hallway); this module decides who v
 when, scripts/tours/visits.py plays each visit (walks, teleports, the headset's position about
 once a second), scripts/tours/upload.py sends the tours. Generation is pure: the same seed and
 arguments give the same tours, ids included. The event vocabulary is in docs/events.md.
+
+With --as-original-client, each ended tour is sent as the original Unreal client sends it
+(scripts/tours/original.py: records with no session id, then a summary in the headset's local
+time ending now), one after another, a link tolerance apart; the expected figures are those of
+the tours' vocabulary twins.
 """
 
 import argparse
@@ -21,14 +26,15 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 
 from .floor_plans import floor_plans
+from .original import as_original
 from .truth import customer_figures, property_figures
-from .upload import TourUploadError, find_api_key, send_tours
+from .upload import TourUploadError, find_api_key, send_as_original_client, send_tours
 from .visits import Customer, Tour, TourWriter, random_uuid
 
 # What scripts.tours.generator offers its importers (docs/events.md), wherever it is defined.
@@ -133,7 +139,42 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--truth", type=Path, help="write the expected figures to this JSON file")
     parser.add_argument("--dry-run", action="store_true", help="generate only; send nothing")
+    parser.add_argument(
+        "--as-original-client",
+        action="store_true",
+        help="send each ended tour as the original Unreal client (records, then a summary)",
+    )
+    parser.add_argument(
+        "--utc-offset",
+        type=_utc_offset,
+        default=UTC,
+        help="the headset's local time for --as-original-client, such as +05:30 (default UTC)",
+    )
+    parser.add_argument(
+        "--link-tolerance",
+        type=_link_tolerance,
+        default=10.0,
+        help="the server's LEGACY_LINK_TOLERANCE_SECONDS (at least 1): tours sent as the "
+        "original client are spaced past it",
+    )
     return parser.parse_args(argv)
+
+
+def _link_tolerance(text: str) -> float:
+    seconds = float(text)
+    if seconds < 1:
+        raise argparse.ArgumentTypeError("at least 1 (the summary's times are whole seconds)")
+    return seconds
+
+
+def _utc_offset(text: str) -> timezone:
+    try:
+        moment = datetime.fromisoformat(f"2000-01-01T00:00:00{text}")
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected an offset such as +05:30 or -08:00") from None
+    if moment.utcoffset() is None:
+        raise argparse.ArgumentTypeError("expected an offset such as +05:30 or -08:00")
+    return timezone(moment.utcoffset())
 
 
 async def run(arguments: argparse.Namespace) -> int:
@@ -151,13 +192,8 @@ async def run(arguments: argparse.Namespace) -> int:
     )
     events = sum(len(tour.events) for tour in tours)
     print(f"generated {len(tours)} tours, {events} events (seed {arguments.seed}, from {start})")
-    if arguments.truth:
-        truth = {
-            "properties": {key: asdict(value) for key, value in property_figures(tours).items()},
-            "customers": {key: asdict(value) for key, value in customer_figures(tours).items()},
-        }
-        arguments.truth.write_text(json.dumps(truth, indent=2))
-        print(f"expected figures written to {arguments.truth}")
+    if arguments.truth and not arguments.as_original_client:
+        write_truth(arguments.truth, tours)
     if arguments.dry_run:
         return 0
     api_key = find_api_key(arguments.api_key)
@@ -168,6 +204,8 @@ async def run(arguments: argparse.Namespace) -> int:
     async with httpx.AsyncClient(
         base_url=arguments.base_url.rstrip("/"), headers=headers, timeout=arguments.timeout
     ) as client:
+        if arguments.as_original_client:
+            return await send_as_original(client, tours, arguments)
         try:
             summary = await send_tours(
                 client, tours, batch_size=arguments.batch_size, concurrency=arguments.concurrency
@@ -182,6 +220,39 @@ async def run(arguments: argparse.Namespace) -> int:
         f"{summary.duplicates} already stored"
     )
     return 0
+
+
+async def send_as_original(
+    client: httpx.AsyncClient, tours: list[Tour], arguments: argparse.Namespace
+) -> int:
+    """The ended tours as the original client sends them, one after another: each next tour
+    begins past the link tolerance of the one before, as a new visitor's would."""
+    twins = []
+    ended = [tour for tour in tours if tour.session_end is not None]
+    for tour in ended:
+        original = as_original(tour, zone=arguments.utc_offset)
+        try:
+            ends_at = await send_as_original_client(client, original)
+        except (TourUploadError, httpx.TransportError) as error:
+            print(f"failed: {error}", file=sys.stderr)
+            return 1
+        twins.append(original.twin(ends_at, session_id=tour.session_id))
+        print(f"sent {original.fguid}: {len(original.records)} records and its summary")
+        await asyncio.sleep(
+            max(0.0, ends_at.timestamp() + arguments.link_tolerance + 1 - time.time())
+        )
+    if arguments.truth:
+        write_truth(arguments.truth, twins)
+    return 0
+
+
+def write_truth(path: Path, tours: Sequence[Tour]) -> None:
+    truth = {
+        "properties": {key: asdict(value) for key, value in property_figures(tours).items()},
+        "customers": {key: asdict(value) for key, value in customer_figures(tours).items()},
+    }
+    path.write_text(json.dumps(truth, indent=2))
+    print(f"expected figures written to {path}")
 
 
 if __name__ == "__main__":

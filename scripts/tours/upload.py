@@ -3,9 +3,12 @@ them): session/start, tracking/batch in batches, session/end, a few tours at a t
 the command line finds its API key."""
 
 import asyncio
+import math
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +17,7 @@ import httpx
 START_PATH = "/api/v1/unreal/session/start"
 BATCH_PATH = "/api/v1/unreal/tracking/batch"
 END_PATH = "/api/v1/unreal/session/end"
+ORIGINAL_CLIENT_PATH = "/api/v1/unreal/session"
 
 
 class SendableTour(Protocol):
@@ -24,6 +28,15 @@ class SendableTour(Protocol):
     events: Sequence[Mapping[str, Any]]
 
     def start_body(self) -> dict[str, Any]: ...
+
+
+class OriginalClientTour(Protocol):
+    """What sending as the original client needs (scripts/tours/original.py's OriginalTour)."""
+
+    @property
+    def records(self) -> list[dict[str, Any]]: ...
+
+    def summary(self, ends_at: datetime) -> dict[str, Any]: ...
 
 
 class TourUploadError(RuntimeError):
@@ -84,6 +97,17 @@ async def _send_tour(
         end = {"session_id": tour.session_id, "session_end": tour.session_end}
         await _post(client, END_PATH, end, expected=200)
     summary.sessions += 1
+
+
+async def send_as_original_client(client: httpx.AsyncClient, tour: OriginalClientTour) -> datetime:
+    """Send a tour as the original Unreal client does: each record on its own, then the
+    summary ending now (whole seconds). Returns that end: the server converts the summary's
+    local times back to it, and the tour's twin is laid out from it."""
+    for record in tour.records:
+        await _post(client, ORIGINAL_CLIENT_PATH, record, expected=201)
+    ends_at = datetime.fromtimestamp(math.floor(time.time()), tz=UTC)
+    await _post(client, ORIGINAL_CLIENT_PATH, tour.summary(ends_at), expected=201)
+    return ends_at
 
 
 # Like a VR client: wait as told and send the same request again after a 429 (rate limit) or a

@@ -132,8 +132,13 @@ async def test_overview_shows_the_api_kpis_with_changes_trend_and_funnel(
         ("kpi-median-duration", "median_duration_seconds", shown_duration),
     ):
         kpi = kpis[metric]
-        change, previous = shown_change(kpi["relative_change"]), show(kpi["previous"])
-        expected = f"{change} vs {previous} in the previous period"
+        previous = f"{show(kpi['previous'])} in the previous period"
+        if kpi["change"] == 0:
+            expected = f"same as {previous}"
+        elif kpi["relative_change"] is None:
+            expected = f"up from {previous}"
+        else:
+            expected = f"{shown_change(kpi['relative_change'])} vs {previous}"
         assert await text(page, f"{testid}-change") == expected, metric
     assert shown_count(kpis["engaged_sessions"]["value"]) in await text(
         page, "kpi-engaged-rate-change"
