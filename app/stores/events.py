@@ -262,16 +262,24 @@ class EventStore:
     ) -> None:
         if not rejections:
             return
+        # Once per refusal: a retried request's refusals count an attempt on the first row.
+        # DISTINCT ON: the same event twice in one request is one refusal, not a conflict.
         await self._connection.execute(
             """
-            INSERT INTO rejected_events (
+            INSERT INTO rejected_events AS r (
                 project_id, session_id, event_index, field, reason, payload, request_id,
                 received_at
             )
-            SELECT $1, $2, rejected.event_index, rejected.field, rejected.reason,
+            SELECT DISTINCT ON (rejected.field, rejected.reason, rejected.payload)
+                   $1, $2, rejected.event_index, rejected.field, rejected.reason,
                    rejected.payload, $3, $4
             FROM unnest($5::int[], $6::text[], $7::text[], $8::text[])
                  AS rejected (event_index, field, reason, payload)
+            ORDER BY rejected.field, rejected.reason, rejected.payload, rejected.event_index
+            ON CONFLICT (project_id, refusal_key) DO UPDATE
+            SET attempts = r.attempts + 1,
+                last_request_id = excluded.request_id,
+                last_received_at = excluded.received_at
             """,
             self._project_id,
             session_id,

@@ -490,3 +490,39 @@ async def test_service_role_gets_the_allow_all_policy_on_every_table(
     assert {(row["cmd"], row["qual"], row["with_check"]) for row in policies} == {
         ("ALL", "true", "true")
     }
+
+
+async def test_refusals_recorded_twice_before_0020_become_one_row_counting_both(
+    new_database: DatabaseFactory, connect: Connect, tmp_path: Path
+) -> None:
+    refusals_once = MIGRATIONS_DIR / "0020_refusals_once.sql"
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if path.name < refusals_once.name:
+            (tmp_path / path.name).write_text(path.read_text())
+    connection = await connect(await new_database())
+    await apply_migrations(
+        connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS, directory=tmp_path
+    )
+    project = uuid.UUID("00000000-0000-0000-0000-000000000001")
+    for request_id, payload in (
+        ("try-1", '{"a": 1}'),
+        ("try-2", '{"a": 1}'),
+        ("try-1", '{"b": 2}'),
+    ):
+        await connection.execute(
+            "INSERT INTO rejected_events (project_id, event_index, field, reason, payload, "
+            "request_id) VALUES ($1, 0, 'timestamp', 'bad', $2, $3)",
+            project,
+            payload,
+            request_id,
+        )
+    (tmp_path / refusals_once.name).write_text(refusals_once.read_text())
+
+    await apply_migrations(
+        connection, timeout_seconds=MIGRATION_TIMEOUT_SECONDS, directory=tmp_path
+    )
+
+    rows = await connection.fetch(
+        "SELECT payload, attempts, request_id FROM rejected_events ORDER BY payload"
+    )
+    assert [tuple(row) for row in rows] == [('{"a": 1}', 2, "try-1"), ('{"b": 2}', 1, "try-1")]

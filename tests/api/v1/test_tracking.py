@@ -120,12 +120,13 @@ async def test_event_id_reused_for_a_different_event_is_rejected_not_called_a_du
     assert later.json()["detail"][0]["loc"] == ["body", "event_id"]
     assert [d["index"] for d in retried.json()["duplicates"]] == [0, 2]
     assert await count_events(db, session_id) == 2
-    rejected = await rejected_rows(db, session_id)
-    assert [(row["event_index"], row["field"]) for row in rejected] == [
-        (0, "event_id"),
-        (1, "event_id"),
-        (1, "event_id"),
-    ]
+    # The retry's refusal of the gaze is the first's again: one row, two attempts.
+    rejected = await db.fetch(
+        "SELECT event_index, field, attempts FROM rejected_events WHERE session_id = $1 "
+        "ORDER BY event_index",
+        uuid.UUID(session_id),
+    )
+    assert [tuple(row) for row in rejected] == [(0, "event_id", 1), (1, "event_id", 2)]
 
 
 async def test_batch_response_has_the_contract_keys(client: httpx.AsyncClient) -> None:
@@ -164,6 +165,33 @@ async def test_retried_batch_stores_each_event_once_and_reports_duplicates(
     assert retry.json()["success_rate"] == 100.0
     assert [d["index"] for d in retry.json()["duplicates"]] == list(range(10))
     assert await count_events(db, session_id) == 10
+
+
+async def test_a_retried_batch_records_each_refusal_once_and_counts_the_attempts(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    bad = event("bad type!", event_id=str(uuid.uuid4()))
+    batch = {
+        "session_id": session_id,
+        "events": [event(at=1728234590), bad, event(at="yesterday"), bad],
+    }
+
+    first = await client.post(BATCH, json=batch, headers={"X-Request-ID": "first-try"})
+    retry = await client.post(BATCH, json=batch, headers={"X-Request-ID": "second-try"})
+
+    # Each answer still lists every refused event by its index.
+    assert [e["index"] for e in first.json()["errors"]] == [1, 2, 3]
+    assert [e["index"] for e in retry.json()["errors"]] == [1, 2, 3]
+    rows = await db.fetch(
+        "SELECT event_index, field, attempts, request_id, last_request_id FROM rejected_events "
+        "WHERE session_id = $1 ORDER BY event_index",
+        uuid.UUID(session_id),
+    )
+    assert [tuple(row) for row in rows] == [
+        (1, "event_type", 2, "first-try", "second-try"),
+        (2, "timestamp", 2, "first-try", "second-try"),
+    ]
 
 
 async def test_one_bad_event_never_sinks_the_batch(
@@ -261,7 +289,8 @@ async def test_repeat_of_a_refused_event_in_the_same_batch_is_refused_too(
     assert (body["processed"], body["failed"]) == (1, 2)
     assert [error["index"] for error in body["errors"]] == [0, 2]
     assert body["duplicates"] == []
-    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [0, 2]
+    # The same event twice is one refusal, recorded once.
+    assert [row["event_index"] for row in await rejected_rows(db, session_id)] == [0]
 
 
 async def test_single_event_refused_by_postgresql_is_422(
