@@ -97,3 +97,14 @@ class RateLimitedError(NexeroError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(None)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ErasedError(NexeroError):
+    """A write for a customer (or a session of a customer) an admin erased: refused for good,
+    so a client drops it instead of retrying (docs/security.md, "Erasure")."""
+
+    status_code = 410
+    message = (
+        "This customer's data was erased from the project: writes for the customer and its "
+        "erased sessions are refused (an admin can lift this)"
+    )

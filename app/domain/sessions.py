@@ -1,5 +1,6 @@
 """Sessions as the database layer hands them over."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -37,3 +38,12 @@ class ErasedCounts:
     sessions: int
     events: int
     rejected_events: int
+    session_ids: tuple[UUID, ...] = ()
+
+
+def customer_reference(project_id: UUID, customer_id: str) -> str:
+    """How an erased customer is named wherever it must be remembered (the audit log, the
+    suppression list): a hash that proves, when asked, that this id was erased, without
+    keeping the id itself."""
+    digest = hashlib.sha256(f"{project_id}:{customer_id}".encode()).hexdigest()
+    return f"sha256:{digest}"

@@ -220,6 +220,57 @@ class ErasureResponse(BaseModel):
     )
 
 
+REFERENCE_EXAMPLE = "sha256:3f1c9a0d5e7b2c4a8f6d1e0b9a7c5e3d1f2a4b6c8d0e9f7a5b3c1d2e4f6a8b0c9d"
+
+
+class SuppressionResponse(BaseModel):
+    """An erased customer whose writes are refused (docs/security.md, "Erasure")."""
+
+    customer_reference: str = Field(description="SHA-256 of project and customer id.")
+    erased_at: UtcDateTime
+    sessions: int = Field(description="Sessions erased with the customer: their writes too.")
+    refused_writes: int = Field(
+        description="Sessions, events and records for the customer or its sessions refused since."
+    )
+    last_refused_at: UtcDateTime | None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_reference": REFERENCE_EXAMPLE,
+                    "erased_at": "2025-03-04T10:00:00+00:00",
+                    "sessions": 3,
+                    "refused_writes": 2,
+                    "last_refused_at": "2025-03-04T10:02:11+00:00",
+                }
+            ]
+        }
+    )
+
+
+class SuppressionListResponse(BaseModel):
+    erasures: list[SuppressionResponse] = Field(description="Newest first, at most 100.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "erasures": [
+                        {
+                            "customer_reference": REFERENCE_EXAMPLE,
+                            "erased_at": "2025-03-04T10:00:00+00:00",
+                            "sessions": 3,
+                            "refused_writes": 0,
+                            "last_refused_at": None,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+
 class AuditEntryResponse(BaseModel):
     id: int
     actor: str

@@ -76,6 +76,7 @@ class SessionStore:
         self,
         *,
         session_id: UUID,
+        customer_reference: str | None,
         started_at: datetime,
         ended_at: datetime | None,
         customer_id: str | None,
@@ -86,8 +87,9 @@ class SessionStore:
         local_time_rule: str | None,
     ) -> tuple[SessionRecord, bool] | None:
         """Insert a session; None when a session with this id already exists (in this project
-        or another). Also says whether events sent before the session existed wait for it
-        (pending_events), in the same round trip."""
+        or another), or when the customer (by `customer_reference`) or the session id was
+        erased (erased_customers, erased_sessions). Also says whether events sent before the
+        session existed wait for it (pending_events), in the same round trip."""
         row = await self._connection.fetchrow(
             f"""
             WITH created AS (
@@ -96,12 +98,18 @@ class SessionStore:
                 device_type, last_seen_at, last_activity_at, clock_offset, client_session_id,
                 local_time_rule, project_id
             )
-            VALUES (
+            SELECT
                 $1, $2, $3,
                 CASE WHEN $3::timestamptz IS NULL THEN 'active' ELSE 'completed' END,
                 CASE WHEN $3::timestamptz IS NULL THEN NULL ELSE 'client' END,
                 $4, $5, $6, now(), greatest($2, least(coalesce($3, $2), now())), $7, $8, $9,
                 $10
+            WHERE NOT EXISTS (
+                SELECT 1 FROM erased_customers
+                WHERE project_id = $10 AND customer_reference = $11
+            )
+              AND NOT EXISTS (
+                SELECT 1 FROM erased_sessions WHERE project_id = $10 AND session_id = $1
             )
             ON CONFLICT (id) DO NOTHING
             RETURNING {SESSION_COLUMNS}
@@ -121,6 +129,7 @@ class SessionStore:
             client_session_id,
             local_time_rule,
             self._project_id,
+            customer_reference,
         )
         if row is None:
             return None
@@ -296,7 +305,18 @@ async def erase_customer(
         project_id,
         session_ids,
     )
+    # The original client's records, kept as sent for a while after they were laid out.
+    await connection.execute(
+        "DELETE FROM legacy_records WHERE project_id = $1 AND session_id = any($2)",
+        project_id,
+        session_ids,
+    )
     deleted = await connection.execute(
         "DELETE FROM vr_sessions WHERE project_id = $1 AND id = any($2)", project_id, session_ids
     )
-    return ErasedCounts(sessions=int(deleted.split()[-1]), events=events, rejected_events=rejected)
+    return ErasedCounts(
+        sessions=int(deleted.split()[-1]),
+        events=events,
+        rejected_events=rejected,
+        session_ids=tuple(session_ids),
+    )

@@ -27,6 +27,8 @@ TABLES = (
     "legacy_records",
     "legacy_tours",
     "pending_events",
+    "erased_customers",
+    "erased_sessions",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10

@@ -1,6 +1,7 @@
 """The admin API: the caller's project, its keys, customer erasure and the audit log. Every
 route needs the admin scope and acts on the caller's own project only."""
 
+from dataclasses import asdict
 from typing import Annotated
 from uuid import UUID
 
@@ -17,6 +18,8 @@ from app.models.admin import (
     KeyResponse,
     ProjectResponse,
     ProjectSettingsRequest,
+    SuppressionListResponse,
+    SuppressionResponse,
     key_fields,
 )
 from app.services.access.keys import parse_scopes
@@ -134,6 +137,31 @@ async def erase_customer(
         events_deleted=result.counts.events,
         rejected_events_deleted=result.counts.rejected_events,
     )
+
+
+@router.get("/erasures", response_model=SuppressionListResponse)
+async def list_erasures(
+    caller: AdminCallerDep, erasure: ErasureServiceDep
+) -> SuppressionListResponse:
+    """The project's erased customers, whose writes are refused (410), with how many were."""
+    suppressions = await erasure.suppressions(caller.project_id)
+    return SuppressionListResponse(
+        erasures=[SuppressionResponse(**asdict(suppression)) for suppression in suppressions]
+    )
+
+
+@router.post(
+    "/erasures/lift",
+    response_model=SuppressionResponse,
+    responses={**BODY_ERRORS, 404: {"description": "The customer was not erased here."}},
+)
+async def lift_erasure(
+    body: ErasureRequest, caller: AdminCallerDep, erasure: ErasureServiceDep
+) -> SuppressionResponse:
+    """Take writes for an erased customer again (their data stays erased); audited. For a
+    customer who comes back and agrees to be recorded anew."""
+    lifted = await erasure.lift(body.customer_id, caller=caller)
+    return SuppressionResponse(**asdict(lifted))
 
 
 @router.get("/audit", response_model=AuditLogResponse)

@@ -15,7 +15,7 @@ from app.api.deps import (
 )
 from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
 from app.api.v1 import ingestion_metrics
-from app.errors import InvalidInputError
+from app.errors import ErasedError, InvalidInputError
 from app.models.fields import SessionId
 from app.models.legacy import (
     RECORD_NAMES,
@@ -53,6 +53,13 @@ NOT_FOUND = {
     }
 }
 CONFLICT = {409: {"description": "session_id reused for a different customer, property or device"}}
+ERASED = {
+    410: {
+        "description": "The customer, or this session of theirs, was erased by an admin: "
+        "refused for good (docs/security.md, Erasure). Drop the data; do not retry.",
+        "content": {"application/json": {"example": {"detail": ErasedError.message}}},
+    }
+}
 
 
 async def path_session_id(request: Request) -> str:
@@ -94,7 +101,7 @@ LEGACY_BODY = {
     "/session",
     status_code=status.HTTP_201_CREATED,
     response_model=CompleteSessionResponse | RecordReceivedResponse,
-    responses={**BODY_ERRORS, **CONFLICT, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **CONFLICT, **ERASED, **UNAVAILABLE},
     openapi_extra={"requestBody": LEGACY_BODY},
 )
 async def receive_session(
@@ -139,7 +146,7 @@ async def receive_session(
     "/session/start",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionCreatedResponse,
-    responses={**BODY_ERRORS, **CONFLICT, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **CONFLICT, **ERASED, **UNAVAILABLE},
 )
 async def start_session(
     body: SessionStartRequest,
@@ -175,7 +182,7 @@ async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> Se
     "/tracking/event",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=EventAcceptedResponse,
-    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **ERASED, **UNAVAILABLE},
 )
 async def track_event(
     body: TrackingEventRequest, service: TrackingServiceDep, request_id: RequestIdDep
@@ -196,7 +203,7 @@ async def track_event(
     "/tracking/batch",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchAcceptedResponse,
-    responses={**BODY_ERRORS, **NOT_FOUND, **UNAVAILABLE},
+    responses={**BODY_ERRORS, **NOT_FOUND, **ERASED, **UNAVAILABLE},
 )
 async def track_batch(
     body: TrackingBatchRequest, service: TrackingServiceDep, request_id: RequestIdDep

@@ -23,6 +23,7 @@ from app.services.ingestion.event_data import (
     check_event_data,
     rejection_of,
 )
+from app.services.ingestion.sessions import refuse_if_erased
 from app.stores.events import EventStore
 from app.stores.legacy import LegacyStore, purge_legacy_records
 from app.stores.pending import PendingStore, purge_pending_events
@@ -55,6 +56,8 @@ class RecordService:
         sender's previous record within LEGACY_RECORD_REPEAT_SECONDS is a retry, kept once."""
         self._check_storable(record)
         session_id = _session_id_of(record)
+        if session_id is not None:
+            await refuse_if_erased(self._database, self._project_id, session_id=session_id)
         event_type = RECORD_EVENT_TYPES[kind]
         received_at = datetime.now(UTC)
         repeat_window = timedelta(seconds=self._settings.LEGACY_RECORD_REPEAT_SECONDS)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from app.config import Settings
 from app.db.database import Database
 from app.domain.access import DEFAULT_PROJECT_ID
-from app.domain.sessions import SessionRecord
-from app.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
+from app.domain.sessions import SessionRecord, customer_reference
+from app.errors import ConflictError, ErasedError, FieldProblem, InvalidInputError, NotFoundError
 from app.models.unreal import CompleteSessionRequest, SessionEndRequest, SessionStartRequest
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
 from app.services.ingestion.local_times import request_clock
 from app.stores import sessions as session_store
+from app.stores.erasures import ErasureStore
 from app.stores.pending import PendingStore
 from app.stores.sessions import SessionStore
 
@@ -104,10 +105,17 @@ class SessionService:
             raise InvalidInputError.single(
                 "body", "session_end", msg="must not be before session_start"
             )
-        # The common case in one statement, outside a transaction: a new session.
+        reference = (
+            customer_reference(self._project_id, request.customer_id)
+            if request.customer_id
+            else None
+        )
+        # The common case in one statement, outside a transaction: a new session (not for an
+        # erased customer or session).
         async with self._database.connection() as connection:
             created = await SessionStore(connection, self._project_id).insert(
                 session_id=session_id,
+                customer_reference=reference,
                 started_at=started_at,
                 ended_at=ended_at,
                 customer_id=request.customer_id,
@@ -122,7 +130,11 @@ class SessionService:
             if events_waiting:
                 await self._claim_pending_events(session)
             return session
-        # A retry, a later call about the same session, or a conflict: decided under a lock.
+        # An erased customer or session (refused and counted), a retry, a later call about
+        # the same session, or a conflict: decided under a lock.
+        await refuse_if_erased(
+            self._database, self._project_id, reference=reference, session_id=session_id
+        )
         async with self._database.transaction() as connection:
             store = SessionStore(connection, self._project_id)
             existing = await store.get(session_id, for_update=True)
@@ -229,6 +241,23 @@ def session_or_404(session: SessionRecord | None) -> SessionRecord:
     if session is None:
         raise NotFoundError(SESSION_NOT_FOUND)
     return session
+
+
+async def refuse_if_erased(
+    database: Database,
+    project_id: uuid.UUID,
+    *,
+    reference: str | None = None,
+    session_id: uuid.UUID | None = None,
+) -> None:
+    """410 for a write about an erased customer (by reference) or one of its erased sessions,
+    counted on the suppression list (committed, whatever the request does next)."""
+    async with database.connection() as connection:
+        erased = await ErasureStore(connection, project_id).refuse(
+            reference=reference, session_id=session_id
+        )
+    if erased is not None:
+        raise ErasedError()
 
 
 async def session_in_one_clock(

@@ -24,7 +24,11 @@ from app.services.ingestion.event_data import (
     rejection_of,
 )
 from app.services.ingestion.local_times import request_clock
-from app.services.ingestion.sessions import session_in_one_clock, session_or_404
+from app.services.ingestion.sessions import (
+    refuse_if_erased,
+    session_in_one_clock,
+    session_or_404,
+)
 from app.stores.events import EventStore, InsertOutcome
 from app.stores.pending import PendingStore
 from app.stores.sessions import SessionStore
@@ -182,7 +186,8 @@ class TrackingService:
         """Events for a session the project does not have (yet): the answer is the contract's
         404, and the events wait (up to PENDING_EVENTS_MAX_PER_PROJECT) for a session with this
         id, which takes them when it is created; if it was created meanwhile, it takes them
-        now."""
+        now. Events for a session an admin erased are refused (410) instead, and counted."""
+        await refuse_if_erased(self._database, self._project_id, session_id=session_id)
         async with self._database.transaction() as connection:
             pending = PendingStore(connection, self._project_id)
             await pending.keep(

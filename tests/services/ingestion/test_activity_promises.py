@@ -174,10 +174,12 @@ async def test_events_arriving_during_an_erasure_find_their_session_gone(
     assert held_back, "the late batch did not wait for the erasure"
     assert erased.status_code == 200, erased.text
     assert (erased.json()["sessions_deleted"], erased.json()["events_deleted"]) == (1, 2)
-    assert late_answer.status_code == 404, late_answer.text
-    assert (
-        await db.fetchval(
-            "SELECT count(*) FROM tracking_events WHERE session_id = $1", uuid.UUID(session_id)
-        )
-        == 0
-    )
+    # The session is gone, and so erased: the late batch is refused, and kept nowhere.
+    assert late_answer.status_code == 410, late_answer.text
+    for table in ("tracking_events", "pending_events"):
+        assert (
+            await db.fetchval(
+                f"SELECT count(*) FROM {table} WHERE session_id = $1", uuid.UUID(session_id)
+            )
+            == 0
+        ), table
