@@ -190,22 +190,30 @@ def app_with(database_dsn: str) -> AppFactory:
 
 
 @asynccontextmanager
-async def access_service(dsn: str) -> AsyncIterator[AccessService]:
-    """The access service on a pool of its own, on a database an app has migrated: projects
-    and keys made the way the admin API and the CLI make them."""
+async def pool_on(dsn: str, *, min_size: int = 0, max_size: int = 1) -> AsyncIterator[Database]:
+    """The database layer on a pool of its own (on a database an app has migrated), for tests
+    that drive a service or a store without the app."""
     database = await Database.connect(
         dsn,
-        min_size=0,
-        max_size=2,
+        min_size=min_size,
+        max_size=max_size,
         statement_cache_size=None,
         connect_timeout_seconds=5,
         acquire_timeout_seconds=5,
         command_timeout_seconds=30,
     )
     try:
-        yield AccessService(database)
+        yield database
     finally:
         await database.close()
+
+
+@asynccontextmanager
+async def access_service(dsn: str) -> AsyncIterator[AccessService]:
+    """The access service on a pool of its own: projects and keys made the way the admin API
+    and the CLI make them."""
+    async with pool_on(dsn, max_size=2) as database:
+        yield AccessService(database)
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,9 @@ import uuid
 import asyncpg
 import httpx
 
-from app.config import Settings
-from app.db.database import Database
 from app.services.access.keys import AccessService
 from app.services.ingestion.records import purge_unclaimed
-from tests.conftest import create_project_key, make_settings, serve_app
+from tests.conftest import create_project_key, make_settings, pool_on, serve_app
 from tests.helpers import BATCH, EVENT, START, event
 
 
@@ -105,20 +103,8 @@ async def test_what_no_session_claims_is_forgotten_after_its_retention(
         "UPDATE pending_events SET received_at = now() - interval '73 hours' WHERE session_id = $1",
         uuid.UUID(session_id),
     )
-    settings: Settings = make_settings(database_dsn)
-    database = await Database.connect(
-        database_dsn,
-        min_size=0,
-        max_size=1,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    try:
-        _, events = await purge_unclaimed(database, settings)
-    finally:
-        await database.close()
+    async with pool_on(database_dsn) as database:
+        _, events = await purge_unclaimed(database, make_settings(database_dsn))
 
     assert events >= 2
     assert (

@@ -4,10 +4,9 @@ import asyncio
 
 import pytest
 
-from app.db.database import Database
 from app.errors import UnauthorizedError
 from app.services.access.keys import AccessService, KeyVerifier, hash_key
-from tests.conftest import create_project_key
+from tests.conftest import create_project_key, pool_on
 
 
 async def test_a_lookup_that_began_before_a_revocation_is_not_remembered(
@@ -15,16 +14,7 @@ async def test_a_lookup_that_began_before_a_revocation_is_not_remembered(
 ) -> None:
     tenant = await create_project_key(access, "revocation race")
     # One connection, held by the test: the verifier's lookup must wait for it.
-    database = await Database.connect(
-        database_dsn,
-        min_size=0,
-        max_size=1,
-        statement_cache_size=None,
-        connect_timeout_seconds=5,
-        acquire_timeout_seconds=5,
-        command_timeout_seconds=30,
-    )
-    try:
+    async with pool_on(database_dsn) as database:
         verifier = KeyVerifier(database, cache_seconds=3600)
         async with database.connection():
             lookup = asyncio.create_task(verifier.authenticate(tenant.key))
@@ -35,7 +25,5 @@ async def test_a_lookup_that_began_before_a_revocation_is_not_remembered(
 
         with pytest.raises(UnauthorizedError):
             await verifier.authenticate(tenant.key)
-    finally:
-        await database.close()
 
     assert before_revocation.key_id == tenant.key_id
