@@ -19,21 +19,20 @@ it (docs/events.md: room_view and zone_enter name a place, zone_exit leaves it; 
 unnamed events are not place events; ties broken by created_at, then id; a place event at the
 same instant as the sample counts as before it). Samples before the first place event, or after
 a zone_exit and before the next place event, are in no room.
+
+Position samples and place events are read through the project's event mapping, like every
+figure (a client's own position type, its coordinates under other keys, its room events).
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import asyncpg
+from app.domain.vocabulary import PLACE_TYPES, EventMapping
+from app.stores.analytics.dwell import ProjectQueries
+from app.stores.analytics.vocabulary import WHITESPACE_SQL, QueryParameters, VocabularySql
 
-from app.stores.analytics.vocabulary import PLACE_EVENT_TYPES_SQL, WHITESPACE_SQL, name_sql
-
-# The place a place event names (THE rule's names: trimmed JSON strings, NULL when blank).
-PLACE_NAME_SQL = name_sql(
-    "CASE event.event_type WHEN 'room_view' THEN event.event_data -> 'room_name' "
-    "ELSE event.event_data -> 'zone_name' END"
-)
+COORDINATES = ("x", "y", "z")
 # A numeric string once trimmed, with an exponent of at most two digits.
 COORDINATE_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 
@@ -59,7 +58,17 @@ def coordinate_sql(key: str) -> str:
 # events). Events are reached by the array of the property's session ids: PostgreSQL then reads
 # them through the session index, only the pages that hold them, instead of judging a
 # sequential scan of every event cheaper.
-SESSIONS_AND_POSITIONS = """
+def _sessions_and_positions(vocabulary: VocabularySql) -> str:
+    if vocabulary.raw_types("position") == ["position"]:
+        positions = "event.event_type = 'position'"
+    else:
+        positions = vocabulary.type_filter("event", "position")
+    if vocabulary.moves(*COORDINATES):
+        pairs = ", ".join(f"'{axis}', {vocabulary.value('event', axis)}" for axis in COORDINATES)
+        coordinates = f"jsonb_build_object({pairs})"
+    else:
+        coordinates = "event.event_data"
+    return f"""
     sessions AS (
         SELECT id FROM vr_sessions
         WHERE project_id = $1 AND property_id = $2 AND ($3::uuid IS NULL OR id = $3)
@@ -67,24 +76,33 @@ SESSIONS_AND_POSITIONS = """
           AND started_at < coalesce($5::timestamptz, 'infinity')
     ),
     positions AS (
-        SELECT event.session_id, event.timestamp, event.created_at, event.id, event.event_data
+        SELECT event.session_id, event.timestamp, event.created_at, event.id,
+               {coordinates} AS event_data
         FROM tracking_events AS event
         WHERE event.project_id = $1
           AND event.session_id = ANY (ARRAY(SELECT id FROM sessions))
-          AND event.event_type = 'position'
+          AND {positions}
     ),
 """
 
-# Positions of the time the visitor was in room $12.
-ROOM_SAMPLES = f"""
+
+def _room_samples(vocabulary: VocabularySql, room: str) -> str:
+    """Positions of the time the visitor was in `room` (a parameter)."""
+    kind = vocabulary.kind("event")
+    # The place a place event names (THE rule's names: trimmed JSON strings, NULL when blank).
+    place = (
+        f"CASE {kind} WHEN 'room_view' THEN {vocabulary.name('event', 'room_name')} "
+        f"ELSE {vocabulary.name('event', 'zone_name')} END"
+    )
+    return f"""
     place_events AS (
         SELECT event.session_id, event.timestamp, event.created_at, event.id,
-               CASE WHEN event.event_type <> 'zone_exit' THEN named.place END AS place
+               CASE WHEN {kind} <> 'zone_exit' THEN named.place END AS place
         FROM tracking_events AS event
-        CROSS JOIN LATERAL (SELECT {PLACE_NAME_SQL} AS place) AS named
+        CROSS JOIN LATERAL (SELECT {place} AS place) AS named
         WHERE event.project_id = $1
           AND event.session_id = ANY (ARRAY(SELECT id FROM sessions))
-          AND event.event_type IN {PLACE_EVENT_TYPES_SQL}
+          AND {vocabulary.type_filter("event", *PLACE_TYPES)}
           AND named.place IS NOT NULL
     ),
     timeline AS (
@@ -106,9 +124,10 @@ ROOM_SAMPLES = f"""
         FROM numbered
     ),
     samples AS (
-        SELECT event_data FROM located WHERE kind = 1 AND place = $12
+        SELECT event_data FROM located WHERE kind = 1 AND place = {room}
     ),
 """
+
 
 ALL_SAMPLES = """
     samples AS (
@@ -181,8 +200,47 @@ CROSS JOIN (
 ) AS listed
 """
 
-HEATMAP_SQL = "WITH" + SESSIONS_AND_POSITIONS + ALL_SAMPLES + BINNING
-ROOM_HEATMAP_SQL = "WITH" + SESSIONS_AND_POSITIONS + ROOM_SAMPLES + BINNING
+
+@dataclass(frozen=True)
+class BinningQuery:
+    """Which samples to bin, and how (see the module's doc)."""
+
+    property_id: str
+    axes: tuple[str, str]
+    bin_size: float | None
+    bins: int | None
+    max_bins: int
+    max_coordinate: float
+    session_id: UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    room: str | None = None
+
+
+def heatmap_statement(
+    project_id: UUID, mapping: EventMapping, query: BinningQuery
+) -> tuple[str, list[object]]:
+    """The one statement that bins `query`'s samples, read through `mapping`, and its
+    arguments ($2..$11 as the SQL above names them, then the room and the mapping's)."""
+    parameters = QueryParameters(project_id)
+    for value in (
+        query.property_id,
+        query.session_id,
+        query.start,
+        query.end,
+        *query.axes,
+        query.bin_size,
+        query.bins,
+        query.max_bins,
+        query.max_coordinate,
+    ):
+        parameters.add(value)
+    vocabulary = VocabularySql(mapping, parameters)
+    samples = ALL_SAMPLES
+    if query.room is not None:
+        samples = _room_samples(vocabulary, parameters.add(query.room))
+    sql = "WITH" + _sessions_and_positions(vocabulary) + samples + BINNING
+    return sql, parameters.values
 
 
 @dataclass(frozen=True)
@@ -199,12 +257,8 @@ class BinnedPositions:
     """(i, j, count) of the non-empty cells, by j then i; None when the grid was too large."""
 
 
-class HeatmapStore:
-    """Position samples of one project's properties."""
-
-    def __init__(self, connection: asyncpg.Connection, project_id: UUID) -> None:
-        self._connection = connection
-        self._project_id = project_id
+class HeatmapStore(ProjectQueries):
+    """Position samples of one project's properties, read through its event mapping."""
 
     async def property_has_sessions(self, property_id: str) -> bool:
         return await self._connection.fetchval(
@@ -222,40 +276,12 @@ class HeatmapStore:
         )
         return (row is not None, row["property_id"] if row is not None else None)
 
-    async def bin_positions(
-        self,
-        *,
-        property_id: str,
-        axes: tuple[str, str],
-        bin_size: float | None,
-        bins: int | None,
-        max_bins: int,
-        max_coordinate: float,
-        session_id: UUID | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        room: str | None = None,
-    ) -> BinnedPositions:
+    async def bin_positions(self, query: BinningQuery) -> BinnedPositions:
         """Bin the position samples of the property's sessions that started in [start, end)
         (`bin_size` or `bins`: see the module's doc)."""
-        arguments: list[object] = [
-            self._project_id,
-            property_id,
-            session_id,
-            start,
-            end,
-            axes[0],
-            axes[1],
-            bin_size,
-            bins,
-            max_bins,
-            max_coordinate,
-        ]
-        sql = HEATMAP_SQL
-        if room is not None:
-            sql = ROOM_HEATMAP_SQL
-            arguments.append(room)
+        sql, arguments = heatmap_statement(self._project_id, self.mapping, query)
         row = await self._connection.fetchrow(sql, *arguments)
+        max_bins = query.max_bins
         if not row["used"]:
             return BinnedPositions(row["total"], 0, None, None, None, [])
         shape = (row["shape_u"], row["shape_v"])

@@ -19,13 +19,15 @@ import sys
 import time
 import uuid
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from app.domain.vocabulary import DEFAULT_MAPPING
 from app.stores.exports import EVENTS, SESSIONS
-from app.stores.heatmaps import HEATMAP_SQL, ROOM_HEATMAP_SQL
+from app.stores.heatmaps import BinningQuery, heatmap_statement
 
 from ..tours.generator import Tour, generate_tours
 from .database import (
@@ -130,27 +132,31 @@ def questions(data: dict[str, Any]) -> list[tuple[str, str, list[Any], bool]]:
     project, prop, session = DEFAULT_PROJECT, data["property"], data["session"]
     week = (data["start"] + timedelta(days=7), data["start"] + timedelta(days=14))
     month = (data["start"], data["start"] + timedelta(days=30))
-    heatmap = [project, prop, None, None, None, "x", "y", 50.0, None, 500, 1e15]
-    return [
-        ("Heatmap of a property (xy, bin_size 50 cm, all time)", HEATMAP_SQL, heatmap, True),
+    whole = BinningQuery(
+        property_id=prop,
+        axes=("x", "y"),
+        bin_size=50.0,
+        bins=None,
+        max_bins=500,
+        max_coordinate=1e15,
+    )
+    cases = (
+        ("Heatmap of a property (xy, bin_size 50 cm, all time)", whole),
         (
             "Heatmap of a property, one room (`room=Living Room`, 64 bins)",
-            ROOM_HEATMAP_SQL,
-            [*heatmap[:7], None, 64, 500, 1e15, "Living Room"],
-            True,
+            replace(whole, bin_size=None, bins=64, room="Living Room"),
         ),
         (
             "Heatmap of one session (xz, bins 64)",
-            HEATMAP_SQL,
-            [project, prop, session, None, None, "x", "z", None, 64, 500, 1e15],
-            True,
+            replace(whole, axes=("x", "z"), bin_size=None, bins=64, session_id=session),
         ),
-        (
-            "Heatmap of a property over a week",
-            HEATMAP_SQL,
-            [project, prop, None, week[0], week[1], "x", "y", 50.0, None, 500, 1e15],
-            True,
-        ),
+        ("Heatmap of a property over a week", replace(whole, start=week[0], end=week[1])),
+    )
+    heatmaps = [
+        (title, *heatmap_statement(project, DEFAULT_MAPPING, query), True) for title, query in cases
+    ]
+    return [
+        *heatmaps,
         (
             "Property exists (404 check)",
             "SELECT EXISTS (SELECT 1 FROM vr_sessions WHERE project_id = $1 AND property_id = $2)",

@@ -17,7 +17,8 @@ from app.db.database import Database
 from app.errors import InvalidInputError, NotFoundError
 from app.models.heatmap import ColourScale, Plane
 from app.models.periods import Period
-from app.stores.heatmaps import BinnedPositions, HeatmapStore
+from app.stores.heatmaps import BinnedPositions, BinningQuery, HeatmapStore
+from app.stores.mappings import MappingStore
 
 # Bins per axis when neither bins nor bin_size is given (never more than the setting allows).
 DEFAULT_BINS = 64
@@ -91,20 +92,23 @@ class HeatmapService:
         404 for a property without sessions in this project, or a session not of it."""
         bins = self._bins_of(query)
         room = self._room_of(query)
-        async with self._database.connection() as connection:
-            store = HeatmapStore(connection, self._project_id)
+        async with self._database.read_snapshot() as connection:
+            mapping = await MappingStore(connection, self._project_id).in_force()
+            store = HeatmapStore(connection, self._project_id, mapping)
             await self._check_exists(store, query)
             binned = await store.bin_positions(
-                property_id=query.property_id,
-                axes=query.plane.axes,
-                bin_size=query.bin_size,
-                bins=bins,
-                max_bins=self._max_bins,
-                max_coordinate=MAX_COORDINATE_CM,
-                session_id=query.session_id,
-                start=query.period.start,
-                end=query.period.end,
-                room=room,
+                BinningQuery(
+                    property_id=query.property_id,
+                    axes=query.plane.axes,
+                    bin_size=query.bin_size,
+                    bins=bins,
+                    max_bins=self._max_bins,
+                    max_coordinate=MAX_COORDINATE_CM,
+                    session_id=query.session_id,
+                    start=query.period.start,
+                    end=query.period.end,
+                    room=room,
+                )
             )
         return self._heatmap_of(query, binned)
 

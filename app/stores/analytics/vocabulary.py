@@ -128,6 +128,10 @@ class VocabularySql:
             return default
         return f"(CASE {alias}.event_type {' '.join(whens)} ELSE {default} END)"
 
+    def moves(self, *fields: str) -> bool:
+        """Whether some rule reads any of these fields from elsewhere than its own key."""
+        return any(self._rules_with(field) for field in fields)
+
     def name(self, alias: str, field: str) -> str:
         return name_sql(self.value(alias, field))
 

@@ -424,3 +424,73 @@ async def test_one_projects_property_is_not_found_with_another_projects_key(
         heatmap_url(dataset["property"]), params={"session_id": dataset["first"]}
     )
     assert foreign_session.status_code == 404
+
+
+def in_a_dialect(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as a client with its own names sends it: positions as HeadPose with the
+    coordinates under `loc.X`..., rooms as ViewChanged naming `payload.room`, zones as Zone."""
+    data = event["event_data"]
+    if event["event_type"] == "position":
+        pose = {"loc": {axis.upper(): value for axis, value in data.items()}}
+        return {**event, "event_type": "HeadPose", "event_data": pose}
+    if event["event_type"] == "room_view":
+        return {
+            **event,
+            "event_type": "ViewChanged",
+            "event_data": {"payload": {"room": data["room_name"]}},
+        }
+    return event
+
+
+DIALECT_MAPPING = {
+    "presets": [],
+    "rules": [
+        {
+            "source_type": "HeadPose",
+            "target_type": "position",
+            "fields": {axis: f"loc.{axis.upper()}" for axis in ("x", "y", "z")},
+        },
+        {
+            "source_type": "ViewChanged",
+            "target_type": "room_view",
+            "fields": {"room_name": "payload.room"},
+        },
+    ],
+}
+
+
+async def test_heatmaps_read_positions_and_rooms_through_the_projects_mapping(
+    client: httpx.AsyncClient, dataset: dict[str, str], database_dsn: str, access: AccessService
+) -> None:
+    tenant = await create_project_key(access, f"heatmap dialect {uuid.uuid4().hex[:6]}")
+    property_id = dataset["property"]
+    async with serve_app(database_dsn, api_key=tenant.key) as dialect:
+        unmapped_first = await send_session(
+            dialect, property_id, [in_a_dialect(e) for e in FIRST_SESSION_EVENTS], end=at(20)
+        )
+        await send_session(
+            dialect,
+            property_id,
+            [in_a_dialect(e) for e in SECOND_SESSION_EVENTS],
+            start=99,
+            end=None,
+        )
+        before = (await dialect.get(heatmap_url(property_id), params={"bin_size": 50})).json()
+        saved = await dialect.put("/api/v1/admin/event-mapping", json=DIALECT_MAPPING)
+        answers = {}
+        for params in (
+            {"bin_size": 50},
+            {"bin_size": 50, "room": "Kitchen"},
+            {"plane": "xz", "bins": 8},
+        ):
+            mapped = await dialect.get(heatmap_url(property_id), params=params)
+            vocabulary = await client.get(heatmap_url(property_id), params=params)
+            answers[str(params)] = (mapped.json(), vocabulary.json())
+
+    assert unmapped_first and saved.status_code == 200, saved.text
+    assert before["samples"] == {"used": 0, "skipped": 0}
+    for params, (mapped, vocabulary) in answers.items():
+        assert mapped["samples"]["used"] > 0, params
+        assert {key: mapped[key] for key in ("samples", "grid", "cells")} == {
+            key: vocabulary[key] for key in ("samples", "grid", "cells")
+        }, params
