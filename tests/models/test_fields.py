@@ -58,6 +58,25 @@ def test_times_without_an_offset_are_local(value: str, local: datetime) -> None:
     assert parse_client_timestamp(value) == local
 
 
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("06-Oct-2024, 13:09:27 pm", "12-hour clock"),
+        ("06-Oct-2024, 0:09:27 am", "12-hour clock"),
+        ("06-Okt-2024, 5:09:27 pm", "unknown month"),
+        ("32-Oct-2024, 5:09:27 pm", "day is out of range"),
+        ("06-Oct-2024, 5:60:27 pm", "minute must be"),
+        ("06-Oct-2024, 5:09:60 pm", "second must be"),
+        ("2024.13.06-17.09.27", "month must be"),
+        ("2024.10.06-24.09.27", "hour must be"),
+        ("2024.10.06-17.09.27.1234567", "must be a Unix timestamp"),
+    ],
+)
+def test_local_forms_past_their_edges_are_refused_saying_why(value: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_client_timestamp(value)
+
+
 def test_milliseconds_threshold_separates_seconds_from_milliseconds() -> None:
     assert parse_client_timestamp(99_999_999_999).year == 5138
     assert parse_client_timestamp(100_000_000_000).year == 1973
