@@ -276,6 +276,8 @@ async def test_the_dashboard_shows_a_replayed_session_and_its_rooms(
             await settle(page, lambda: page.click("[data-testid=key-submit]"))
             rows = await table_rows(page, "session-rooms", ["room", "dwell", "visits"])
             property_shown = await text(page, "session-property")
+            await settle(page, lambda: page.click("nav a[data-page=overview]"))
+            waiting = await text(page, "overview-unclaimed")
         finally:
             await browser.close()
 
@@ -284,6 +286,8 @@ async def test_the_dashboard_shows_a_replayed_session_and_its_rooms(
         for room in detail["rooms"]
     ]
     assert property_shown == headsets[2].property_id
+    unclaimed = sum(len(tour.records) for tour in replayed.never_ended)
+    assert waiting.startswith(f"{unclaimed} records of the original Unreal client wait")
 
 
 async def test_the_generator_sends_tours_as_the_original_client_with_their_truth(

@@ -1,5 +1,6 @@
 // Overview: KPI cards with the change against the previous equal period, the daily trend and
-// the funnel. API: GET /overview, /overview/daily and /funnel for the period.
+// the funnel, and what was received but waits for its session (no figure counts it yet).
+// API: GET /overview, /overview/daily and /funnel for the period, and /unclaimed.
 
 import { getJson } from "../api.js";
 import { barChart, lineChart } from "../charts.js";
@@ -11,10 +12,11 @@ const STEP_NAMES = { started: "Started", engaged: "Engaged", high_intent: "High 
 
 export async function render({ period, params }) {
   const query = { from: period.from, to: period.to, property_id: params.get("property") };
-  const [overview, daily, funnel] = await Promise.all([
+  const [overview, daily, funnel, unclaimed] = await Promise.all([
     getJson("/overview", query),
     getJson("/overview/daily", query),
     getJson("/funnel", query),
+    getJson("/unclaimed"),
   ]);
   return h(
     "div",
@@ -33,8 +35,34 @@ export async function render({ period, params }) {
       ),
     ),
     propertyFilter(query.property_id),
+    waitingNotice(unclaimed),
     kpiCards(overview),
     h("div", { class: "grid" }, trendPanel(daily), funnelPanel(funnel)),
+  );
+}
+
+/** Data received that no figure counts yet, because its session is not known (yet). */
+function waitingNotice(unclaimed) {
+  const parts = [];
+  if (unclaimed.records_total > 0) {
+    parts.push(
+      `${format.count(unclaimed.records_total)} records of the original Unreal client wait ` +
+        "for their tour's summary",
+    );
+  }
+  if (unclaimed.events_total > 0) {
+    parts.push(
+      `${format.count(unclaimed.events_total)} events wait for their session to start`,
+    );
+  }
+  if (parts.length === 0) {
+    return null;
+  }
+  return h(
+    "p",
+    { class: "notice", dataset: { testid: "overview-unclaimed" } },
+    `${parts.join("; ")}. No figure counts them until then; what no session ever claims is ` +
+      'deleted after a while (docs/ingestion.md, "The original client").',
   );
 }
 
