@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     # bound on its cost); example values per field and their length; types and fields listed.
     CATALOGUE_DEFAULT_DAYS: int = Field(default=7, ge=1, le=366)
     CATALOGUE_MAX_DAYS: int = Field(default=31, ge=1, le=366)
-    CATALOGUE_MAX_EVENTS: int = Field(default=100_000, ge=1, le=5_000_000)
+    CATALOGUE_MAX_EVENTS: int = Field(default=100_000, ge=1, le=500_000)
     CATALOGUE_EXAMPLES: int = Field(default=3, ge=0, le=20)
     CATALOGUE_EXAMPLE_MAX_CHARS: int = Field(default=60, ge=1, le=1000)
     CATALOGUE_MAX_TYPES: int = Field(default=200, ge=1, le=10_000)

@@ -60,7 +60,7 @@ def test_pool_minimum_above_maximum_is_refused() -> None:
         ("PENDING_EVENTS_MAX_PER_PROJECT", -1),
         ("CATALOGUE_DEFAULT_DAYS", 367),
         ("CATALOGUE_MAX_DAYS", 367),
-        ("CATALOGUE_MAX_EVENTS", 5_000_001),
+        ("CATALOGUE_MAX_EVENTS", 500_001),
         ("CATALOGUE_MAX_EVENTS", 0),
         ("CATALOGUE_EXAMPLES", 21),
         ("CATALOGUE_EXAMPLE_MAX_CHARS", 1001),
@@ -79,14 +79,14 @@ def test_catalogue_settings_are_taken_at_their_upper_bounds() -> None:
     configured = settings(
         CATALOGUE_DEFAULT_DAYS=366,
         CATALOGUE_MAX_DAYS=366,
-        CATALOGUE_MAX_EVENTS=5_000_000,
+        CATALOGUE_MAX_EVENTS=500_000,
         CATALOGUE_EXAMPLES=20,
         CATALOGUE_EXAMPLE_MAX_CHARS=1000,
         CATALOGUE_MAX_TYPES=10_000,
         CATALOGUE_MAX_FIELDS=1000,
     )
 
-    assert configured.CATALOGUE_MAX_EVENTS == 5_000_000
+    assert configured.CATALOGUE_MAX_EVENTS == 500_000
 
 
 def test_a_default_catalogue_period_longer_than_its_maximum_is_refused() -> None:

@@ -51,7 +51,7 @@ WITH newest AS MATERIALIZED (
     ORDER BY event.timestamp DESC, event.id DESC
     LIMIT $4 + 1
 ),
-events AS (
+events AS NOT MATERIALIZED (
     SELECT event_type, timestamp, event_data FROM newest WHERE position <= $4
 ),
 judges AS (
@@ -75,36 +75,35 @@ fields AS (
         ON judge.event_type = event.event_type AND cardinality(judge.path) > 1
     WHERE jsonb_typeof(event.event_data) = 'object' AND event.event_data #> judge.path IS NOT NULL
 ),
-judged AS (
-    SELECT field.event_type, field.path, field.value, field.timestamp,
-           {UNREADABLE_SQL} AS unreadable
+value_figures AS (
+    -- One pass over the fields: each value (cut to its example length) counted, with its
+    -- times and how often it was unreadable; the fields' figures add these up.
+    SELECT field.event_type, field.path,
+           left(CASE WHEN jsonb_typeof(field.value) = 'string' THEN field.value #>> '{{}}'
+                     ELSE field.value::text END, $7) AS example,
+           count(*) AS uses, min(field.timestamp) AS first_seen_at,
+           max(field.timestamp) AS last_seen_at,
+           count(*) FILTER (WHERE {UNREADABLE_SQL}) AS unreadable
     FROM fields AS field
     LEFT JOIN judges AS judge ON judge.event_type = field.event_type AND judge.path = field.path
+    GROUP BY field.event_type, field.path, example
 ),
 field_figures AS (
-    SELECT event_type, path, count(*) AS events, min(timestamp) AS first_seen_at,
-           max(timestamp) AS last_seen_at, count(*) FILTER (WHERE unreadable) AS unreadable,
-           row_number() OVER (PARTITION BY event_type ORDER BY count(*) DESC, path) AS rank,
+    SELECT event_type, path, sum(uses)::bigint AS events, min(first_seen_at) AS first_seen_at,
+           max(last_seen_at) AS last_seen_at, sum(unreadable)::bigint AS unreadable,
+           row_number() OVER (PARTITION BY event_type ORDER BY sum(uses) DESC, path) AS rank,
            count(*) OVER (PARTITION BY event_type) AS fields_total
-    FROM judged
+    FROM value_figures
     GROUP BY event_type, path
 ),
-example_counts AS (
+example_ranks AS (
     SELECT event_type, path, example,
-           row_number() OVER (
-               PARTITION BY event_type, path ORDER BY count(*) DESC, example
-           ) AS rank
-    FROM (
-        SELECT event_type, path,
-               left(CASE WHEN jsonb_typeof(value) = 'string' THEN value #>> '{{}}'
-                         ELSE value::text END, $7) AS example
-        FROM judged
-    ) AS examples
-    GROUP BY event_type, path, example
+           row_number() OVER (PARTITION BY event_type, path ORDER BY uses DESC, example) AS rank
+    FROM value_figures
 ),
 examples AS (
     SELECT event_type, path, array_agg(example ORDER BY rank) AS examples
-    FROM example_counts
+    FROM example_ranks
     WHERE rank <= $6
     GROUP BY event_type, path
 ),
@@ -140,6 +139,32 @@ ORDER BY listed.type_rank, listed.field_rank
 """
 
 
+def judges_parameter(judges: list[ReadField]) -> list[dict[str, object]]:
+    """$5 of CATALOGUE_SQL: where each read field is and how it is judged (kind None: no
+    figure reads it, so nothing about it is unreadable)."""
+    return [
+        {
+            "event_type": judge.event_type,
+            "path": list(judge.path),
+            "kind": judge.kind.value if judge.counted else None,
+            "seconds_per_unit": str(judge.seconds_per_unit),
+        }
+        for judge in judges
+    ]
+
+
+# For this statement only (the caller's transaction; they end with it). The one bounded plan is
+# the backward walk of idx_events_project_timestamp that the LIMIT stops. When the period holds
+# not many more events than the limit, the planner prefers a bitmap scan of the whole period or,
+# on a small table, a sequential scan of it, each then sorted: cheaper by its estimate, but what
+# they read grows with the period (or the table), not with the limit. And its guesses about
+# jsonb_each make the statement look costly enough to JIT-compile, which took longer than the
+# work itself (docs/performance.md, "The event catalogue").
+PLANNER_SETTINGS = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off"
+)
+
+
 class CatalogueStore:
     """The catalogue of one project's events."""
 
@@ -161,21 +186,14 @@ class CatalogueStore:
     ) -> CatalogueFigures:
         """Types and fields of the newest `max_events` events of [start, end), each field
         judged as the analytics read it (`judges`; a field no judge names is not read)."""
+        await self._connection.execute(PLANNER_SETTINGS)
         rows = await self._connection.fetch(
             CATALOGUE_SQL,
             self._project_id,
             start,
             end,
             max_events,
-            [
-                {
-                    "event_type": judge.event_type,
-                    "path": list(judge.path),
-                    "kind": judge.kind.value if judge.counted else None,
-                    "seconds_per_unit": str(judge.seconds_per_unit),
-                }
-                for judge in judges
-            ],
+            judges_parameter(judges),
             examples,
             example_chars,
             max_types,
