@@ -177,7 +177,7 @@ async def test_a_saved_mapping_turns_ignored_types_into_mapped_ones_on_the_data_
 
     assert types == {"ViewChanged": "", "unit_selected": "uncounted", "room_view": ""}
     assert paths == {"payload": "", "payload.room.name": "", "Ms": ""}
-    assert "1 events of 1 type count for nothing" in await text(page, "data-ignored")
+    assert "1 event of 1 type counts for nothing" in await text(page, "data-ignored")
 
 
 async def test_the_session_page_says_how_many_events_no_figure_reads(

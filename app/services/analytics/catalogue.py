@@ -70,14 +70,13 @@ class CatalogueService:
         (default: now, plus the MAX_FUTURE_SECONDS a headset's clock may run ahead). Longer
         than CATALOGUE_MAX_DAYS: a 422 naming `from`."""
         now = now or datetime.now(UTC)
+        # The headset clocks' slack past now is not counted against CATALOGUE_MAX_DAYS.
+        counted_end = asked.end or now
         end = asked.end or now + timedelta(seconds=self._settings.MAX_FUTURE_SECONDS)
-        default_start = (asked.end or now) - timedelta(days=self._settings.CATALOGUE_DEFAULT_DAYS)
-        start = asked.start or default_start
+        start = asked.start or counted_end - timedelta(days=self._settings.CATALOGUE_DEFAULT_DAYS)
         if end <= start:
             raise InvalidInputError.single("query", "to", msg="must be later than from")
-        if asked.start is not None and end - start > timedelta(
-            days=self._settings.CATALOGUE_MAX_DAYS
-        ):
+        if counted_end - start > timedelta(days=self._settings.CATALOGUE_MAX_DAYS):
             raise InvalidInputError.single(
                 "query",
                 "from",

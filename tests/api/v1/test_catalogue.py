@@ -390,6 +390,24 @@ async def test_a_period_of_max_days_is_read_and_a_longer_one_refused(
     assert "5 days" in problem["msg"]
 
 
+async def test_a_from_alone_counts_its_days_up_to_now(
+    access: AccessService, database_dsn: str
+) -> None:
+    now = datetime.now(UTC)
+    async with project(access, database_dsn, CATALOGUE_MAX_DAYS=5, CATALOGUE_DEFAULT_DAYS=5) as t:
+        within = await t.client.get(
+            CATALOGUE, params={"from": (now - timedelta(days=4)).isoformat()}
+        )
+        beyond = await t.client.get(
+            CATALOGUE, params={"from": (now - timedelta(days=6)).isoformat()}
+        )
+
+    assert within.status_code == 200, within.text
+    assert datetime.fromisoformat(within.json()["period"]["to"]) > now
+    assert beyond.status_code == 422
+    assert beyond.json()["detail"][0]["loc"] == ["query", "from"]
+
+
 async def test_a_period_that_ends_before_it_starts_is_refused(tenant: Tenant) -> None:
     response = await tenant.client.get(CATALOGUE, params={"from": "2024-06-02", "to": "2024-06-01"})
 

@@ -45,8 +45,9 @@ function summaryPanel(catalogue, ignored) {
       ? h(
           "p",
           { class: "warning", dataset: { testid: "data-ignored" } },
-          `${format.count(ignoredEvents)} events of ${ignored.length} ` +
-            `${ignored.length === 1 ? "type" : "types"} count for nothing: ` +
+          `${format.count(ignoredEvents)} ${ignoredEvents === 1 ? "event" : "events"} of ` +
+            `${ignored.length} ${ignored.length === 1 ? "type" : "types"} ` +
+            `${ignoredEvents === 1 ? "counts" : "count"} for nothing: ` +
             `${ignored.map((entry) => entry.event_type).join(", ")}. `,
           mappingGuide(),
         )
