@@ -126,6 +126,17 @@ class Settings(BaseSettings):
     # Event mappings (docs/events.md, "Mappings"): the rules one project's mapping may hold.
     EVENT_MAPPING_MAX_RULES: int = Field(default=200, ge=1, le=10_000)
 
+    # The event catalogue (docs/events.md, "The catalogue"): the period it covers when none is
+    # asked for and the longest one may ask for; the newest events of the period it reads (the
+    # bound on its cost); example values per field and their length; types and fields listed.
+    CATALOGUE_DEFAULT_DAYS: int = Field(default=7, ge=1, le=366)
+    CATALOGUE_MAX_DAYS: int = Field(default=31, ge=1, le=366)
+    CATALOGUE_MAX_EVENTS: int = Field(default=100_000, ge=1, le=500_000)
+    CATALOGUE_EXAMPLES: int = Field(default=3, ge=0, le=20)
+    CATALOGUE_EXAMPLE_MAX_CHARS: int = Field(default=60, ge=1, le=1000)
+    CATALOGUE_MAX_TYPES: int = Field(default=200, ge=1, le=10_000)
+    CATALOGUE_MAX_FIELDS: int = Field(default=50, ge=1, le=1000)
+
     # The original Unreal client's records (docs/ingestion.md, "The original client"): a
     # summary claims its sender's records received from its start to its end, give or take
     # the tolerance; a record repeating the sender's previous one within the repeat window is a
@@ -206,6 +217,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ANALYTICS_LEAD_WARM_MIN_SCORE must not exceed ANALYTICS_LEAD_HOT_MIN_SCORE"
             )
+        if self.CATALOGUE_DEFAULT_DAYS > self.CATALOGUE_MAX_DAYS:
+            raise ValueError("CATALOGUE_DEFAULT_DAYS must not exceed CATALOGUE_MAX_DAYS")
         if self.ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT > self.ANALYTICS_EXPORT_MAX_CONCURRENT:
             raise ValueError(
                 "ANALYTICS_EXPORT_MAX_CONCURRENT_PER_PROJECT must not exceed "

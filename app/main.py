@@ -23,7 +23,7 @@ from app.api.middleware import (
     TrailingSlashMiddleware,
 )
 from app.api.openapi import strict_openapi
-from app.api.v1 import admin, analytics, exports, heatmap, mappings, unclaimed, unreal
+from app.api.v1 import admin, analytics, catalogue, exports, heatmap, mappings, unclaimed, unreal
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(heatmap.router)
     app.include_router(exports.router)
     app.include_router(analytics.router)
+    app.include_router(catalogue.router)
     app.include_router(metrics.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)

@@ -58,6 +58,14 @@ def test_pool_minimum_above_maximum_is_refused() -> None:
         ("LEGACY_RECORD_RETENTION_HOURS", 0),
         ("PENDING_EVENT_RETENTION_HOURS", 8761),
         ("PENDING_EVENTS_MAX_PER_PROJECT", -1),
+        ("CATALOGUE_DEFAULT_DAYS", 367),
+        ("CATALOGUE_MAX_DAYS", 367),
+        ("CATALOGUE_MAX_EVENTS", 500_001),
+        ("CATALOGUE_MAX_EVENTS", 0),
+        ("CATALOGUE_EXAMPLES", 21),
+        ("CATALOGUE_EXAMPLE_MAX_CHARS", 1001),
+        ("CATALOGUE_MAX_TYPES", 10_001),
+        ("CATALOGUE_MAX_FIELDS", 1001),
         ("LOG_LEVEL", "verbose"),
         ("ENVIRONMENT", "prod"),
     ],
@@ -65,6 +73,25 @@ def test_pool_minimum_above_maximum_is_refused() -> None:
 def test_out_of_range_values_are_refused_naming_the_setting(name: str, value: object) -> None:
     with pytest.raises(ValidationError, match=name):
         settings(**{name: value})
+
+
+def test_catalogue_settings_are_taken_at_their_upper_bounds() -> None:
+    configured = settings(
+        CATALOGUE_DEFAULT_DAYS=366,
+        CATALOGUE_MAX_DAYS=366,
+        CATALOGUE_MAX_EVENTS=500_000,
+        CATALOGUE_EXAMPLES=20,
+        CATALOGUE_EXAMPLE_MAX_CHARS=1000,
+        CATALOGUE_MAX_TYPES=10_000,
+        CATALOGUE_MAX_FIELDS=1000,
+    )
+
+    assert configured.CATALOGUE_MAX_EVENTS == 500_000
+
+
+def test_a_default_catalogue_period_longer_than_its_maximum_is_refused() -> None:
+    with pytest.raises(ValidationError, match="CATALOGUE_DEFAULT_DAYS must not exceed"):
+        settings(CATALOGUE_DEFAULT_DAYS=32, CATALOGUE_MAX_DAYS=31)
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

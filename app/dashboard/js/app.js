@@ -14,6 +14,7 @@ import {
   validDay,
 } from "./location.js";
 import * as customer from "./pages/customer.js";
+import * as data from "./pages/data.js";
 import * as leads from "./pages/leads.js";
 import * as overview from "./pages/overview.js";
 import * as properties from "./pages/properties.js";
@@ -29,6 +30,7 @@ const ROUTES = [
   { pattern: /^properties\/(?<id>[^/]+)$/, page: "properties", render: property.render },
   { pattern: /^leads$/, page: "leads", render: leads.render },
   { pattern: /^customers\/(?<id>[^/]+)$/, page: "leads", render: customer.render },
+  { pattern: /^data$/, page: "data", render: data.render },
 ];
 
 const main = document.getElementById("main");

@@ -114,3 +114,50 @@ export function scoringNote(scoring) {
       "cold below.",
   );
 }
+
+// Where a project learns to map its clients' own event types (served docs cannot link to the
+// repository's Markdown; the API docs' route to save a mapping is served).
+export const MAPPING_GUIDE = "docs/events.md#mappings-a-clients-own-vocabulary";
+const MAPPING_ROUTE_DOCS = "/docs#/admin/save_mapping_api_v1_admin_event_mapping_put";
+
+/** How to make the analytics read what they ignore: the guide, and the route that does it. */
+export function mappingGuide() {
+  return h(
+    "span",
+    { class: "mapping-guide", dataset: { testid: "mapping-guide" } },
+    "Map them onto the vocabulary with an event mapping: see ",
+    h("code", {}, MAPPING_GUIDE),
+    " and ",
+    h(
+      "a",
+      { href: MAPPING_ROUTE_DOCS, target: "_blank", rel: "noopener" },
+      "PUT /api/v1/admin/event-mapping",
+    ),
+    ".",
+  );
+}
+
+/**
+ * What a session or a report cannot show: `counts` maps event types no figure reads to their
+ * events (an object), or is a number of events. Null when there are none.
+ */
+export function notUnderstoodNote(counts, { testid }) {
+  const entries = typeof counts === "number" ? [] : Object.entries(counts);
+  const events =
+    typeof counts === "number" ? counts : entries.reduce((sum, [, count]) => sum + count, 0);
+  if (!events) {
+    return null;
+  }
+  const types = entries.length
+    ? ` (${entries.map(([type, count]) => `${type}: ${format.count(count)}`).join(", ")})`
+    : "";
+  return h(
+    "p",
+    { class: "warning", dataset: { testid } },
+    `${format.count(events)} events are of types no figure reads${types}: they count for ` +
+      "nothing here. ",
+    h("a", { href: pageHash("data") }, "See what the clients send"),
+    ". ",
+    mappingGuide(),
+  );
+}

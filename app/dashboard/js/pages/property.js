@@ -7,6 +7,7 @@ import { barChart } from "../charts.js";
 import { card, h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
+import { notUnderstoodNote } from "../widgets.js";
 import { heatmapImage } from "./heatmap.js";
 import { listProperties, propertyChooser } from "./properties.js";
 
@@ -30,6 +31,7 @@ export async function render({ id, period, params }) {
       propertyChooser(names, id),
     ),
     figureCards(report),
+    emptyReason(report),
     h("div", { class: "grid" }, roomsPanel(report), heatmapPanel(report, period, params)),
     h(
       "div",
@@ -44,6 +46,41 @@ export async function render({ id, period, params }) {
         timed: false,
       }),
     ),
+  );
+}
+
+const RANKED_LISTS = ["rooms", "pois", "views", "gaze_targets", "interactions", "unit_selections"];
+
+/**
+ * Why the report says nothing although its sessions sent events: types no figure reads (with
+ * how to map them), or events that name nothing. Else, what some events count for nothing.
+ */
+function emptyReason(report) {
+  const sum = (counts) => Object.values(counts).reduce((total, count) => total + count, 0);
+  const events = sum(report.event_counts);
+  const notUnderstood = sum(report.events_not_understood);
+  const empty = RANKED_LISTS.every((name) => report[name].total === 0);
+  if (report.sessions === 0 || !empty) {
+    return notUnderstoodNote(report.events_not_understood, { testid: "property-not-understood" });
+  }
+  if (events === 0) {
+    return h(
+      "p",
+      { class: "note", dataset: { testid: "property-empty-reason" } },
+      "This report is empty: the sessions of this period sent no events.",
+    );
+  }
+  return h(
+    "div",
+    { class: "warning", dataset: { testid: "property-empty-reason" } },
+    `This report is empty although its sessions sent ${format.count(events)} events: `,
+    notUnderstood
+      ? `${format.count(notUnderstood)} of them are of types no figure reads.`
+      : "none of them names a room, POI, view, gaze target, object or unit (blank or " +
+          "unreadable names count for nothing).",
+    notUnderstood
+      ? notUnderstoodNote(report.events_not_understood, { testid: "property-not-understood" })
+      : h("a", { href: pageHash("data") }, " See what the clients send."),
   );
 }
 

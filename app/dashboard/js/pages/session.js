@@ -7,7 +7,7 @@ import { barChart } from "../charts.js";
 import { h, panel, table } from "../dom.js";
 import * as format from "../format.js";
 import { pageHash } from "../location.js";
-import { pageLink, statusBadge } from "../widgets.js";
+import { notUnderstoodNote, pageLink, statusBadge } from "../widgets.js";
 import { heatmapImage } from "./heatmap.js";
 
 export async function render({ id }) {
@@ -59,7 +59,13 @@ function factsPanel(detail) {
       fact("Duration", "session-duration", format.duration(session.duration_seconds)),
       fact("Last activity (UTC)", "session-last-activity", format.time(session.last_activity_at)),
       fact("Events", "session-events", format.count(detail.events_total)),
+      fact(
+        "Not understood",
+        "session-not-understood",
+        format.count(detail.events_not_understood),
+      ),
     ),
+    notUnderstoodNote(detail.events_not_understood, { testid: "session-not-understood-note" }),
   );
 }
 
