@@ -217,10 +217,15 @@ class Bench:
     ) -> dict[str, Any]:
         """Run one load plan against the service (or `server`) with its workers watched."""
         server = server or self.server
+        application_name = (
+            reference.APPLICATION_NAME if server is self.reference_server else "nexero"
+        )
         monitor = ResourceMonitor(
             server.worker_pids(),
             backend_pids=lambda: (
-                asyncio.run(database.backend_pids(self.dsn)) if is_local(self.dsn) else []
+                asyncio.run(database.backend_pids(self.dsn, application_name))
+                if is_local(self.dsn)
+                else []
             ),
         )
         profiler = None

@@ -24,6 +24,8 @@ from fastapi import FastAPI, HTTPException, Request, status
 from pydantic import BaseModel
 
 SCHEMA = "reference"
+APPLICATION_NAME = "nexero-reference"
+"""How its connections name themselves, so that the harness measures their CPU."""
 # The original schema (supabase/migrations/0001_original_schema.sql) without row level security,
 # in a schema of its own so that it never meets Nexero's tables.
 SCHEMA_SQL = f"""
@@ -125,7 +127,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         os.environ["REFERENCE_DATABASE_URL"],
         min_size=2,
         max_size=10,
-        server_settings={"search_path": SCHEMA},
+        server_settings={"search_path": SCHEMA, "application_name": APPLICATION_NAME},
     )
     try:
         yield

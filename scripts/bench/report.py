@@ -139,7 +139,8 @@ def print_summary(report: dict[str, Any]) -> None:
                 f"  {name:<12} {entry['measure']:<20} {cell(entry['nexero']):>9} / "
                 f"{cell(entry['reference']):>9} = {cell(entry['ratio'], 2):>5}; "
                 f"app CPU per unit {cell(entry['nexero_app_cpu_us'], 1)} / "
-                f"{cell(entry['reference_app_cpu_us'], 1)} us; "
+                f"{cell(entry['reference_app_cpu_us'], 1)} us "
+                f"(by CPU {cell(entry['cpu_ratio'], 2)}); "
                 f"p99 {cell(entry['nexero_p99_ms'], 1)} / {cell(entry['reference_p99_ms'], 1)} ms"
             )
     if report["ceiling"]:
@@ -232,13 +233,18 @@ def reference_ratios(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if ours is None or theirs is None or not theirs[measure]:
             continue
         unit = "event" if measure == "events_per_second" else "request"
+        our_cpu = ours["server"].get(f"app_cpu_us_per_{unit}")
+        their_cpu = theirs["server"].get(f"app_cpu_us_per_{unit}")
         ratios[name] = {
             "measure": measure,
             "nexero": ours[measure],
             "reference": theirs[measure],
             "ratio": round(ours[measure] / theirs[measure], 3),
-            "nexero_app_cpu_us": ours["server"].get(f"app_cpu_us_per_{unit}"),
-            "reference_app_cpu_us": theirs["server"].get(f"app_cpu_us_per_{unit}"),
+            # The reference's worker CPU per unit over Nexero's: what the ratio would be if
+            # the workers' CPU were all that limited both (steadier on a busy machine).
+            "cpu_ratio": round(their_cpu / our_cpu, 3) if our_cpu and their_cpu else None,
+            "nexero_app_cpu_us": our_cpu,
+            "reference_app_cpu_us": their_cpu,
             "nexero_p99_ms": ours["latency_ms"]["p99"],
             "reference_p99_ms": theirs["latency_ms"]["p99"],
         }

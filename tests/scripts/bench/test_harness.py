@@ -111,12 +111,17 @@ def test_the_reference_runs_the_same_scenarios_beside_nexero(bench_run: dict[str
     assert report["reference"]["batch-100"]["events"] == (
         100 * report["reference"]["batch-100"]["requests"]
     )
+    # Its own database backends are measured, not Nexero's idle ones.
+    assert report["reference"]["batch-100"]["server"]["db_cpu_cores"] > 0
     assert set(report["to_reference"]) == compared
     for name, entry in report["to_reference"].items():
         measure = entry["measure"]
         assert entry["nexero"] == report["scenarios"][name][measure], name
         assert entry["reference"] == report["reference"][name][measure], name
         assert entry["ratio"] == pytest.approx(entry["nexero"] / entry["reference"], abs=0.001)
+        assert entry["cpu_ratio"] == pytest.approx(
+            entry["reference_app_cpu_us"] / entry["nexero_app_cpu_us"], abs=0.001
+        )
     assert "over the plain reference" in bench_run["stdout"]
     assert {"batch-100 / reference", "single / reference"} <= {
         row["target"] for row in report["targets"]
