@@ -26,6 +26,10 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+# json.dumps(entry, default=str) builds an encoder on every call: built once instead.
+_LINE_ENCODER = json.JSONEncoder(default=str)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -40,7 +44,7 @@ class JsonFormatter(logging.Formatter):
             entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _LINE_ENCODER.encode(entry)
 
 
 class CurrentStdoutHandler(logging.StreamHandler):

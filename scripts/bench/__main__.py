@@ -5,9 +5,11 @@
     .venv/bin/python -m scripts.bench --growth 0,1000000,5000000
 
 Starts what it needs (a throw-away database on DATABASE_URL's server, or on an embedded
-PostgreSQL; the service under uvicorn), drives it from a load generator on loopback, measures
-the same events written with COPY (the ceiling), prints one summary table, writes the results as
-JSON and stops what it started. docs/performance.md explains each scenario and the figures.
+PostgreSQL; the service under uvicorn, and beside it a plain reference service,
+scripts/bench/reference.py), drives both from a load generator on loopback, scenario by scenario,
+measures the same events written with COPY (the ceiling), prints one summary table with every
+scenario as a ratio to the reference, writes the results as JSON and stops what it started.
+docs/performance.md explains each scenario and the figures.
 """
 
 import argparse
@@ -24,10 +26,10 @@ from typing import Any
 
 import httpx
 
-from . import database
+from . import database, reference
 from .load import LoadPlan, LoadResult, run_load
 from .profile import Profiler
-from .report import cpu_ratio, machine, print_summary, ratio, targets
+from .report import cpu_ratio, machine, print_summary, ratio, reference_ratios, targets
 from .services import (
     AppServer,
     ResourceMonitor,
@@ -45,6 +47,8 @@ from .workloads import WorkloadSpec, new_session_id, tour_generator_available
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = Path(tempfile.gettempdir()) / "nexero-bench"
 HTTP_SCENARIOS = ("generator", "trivial", "single", "sessions", "batch-100", "batch-1000", "tour")
+# The scenarios the plain reference runs too, right after Nexero's, under the same load.
+REFERENCE_SCENARIOS = ("trivial", "single", "sessions", "batch-100", "batch-1000", "tour")
 # half-load right after the peak it halves; the ceiling last, as it writes the most.
 ALL_SCENARIOS = (
     "generator",
@@ -117,6 +121,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--app-dir", type=Path, default=REPO_ROOT, help="where app/ is")
     parser.add_argument(
+        "--reference",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run each HTTP scenario against the plain reference service too (default on)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -135,12 +145,24 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 class Bench:
-    def __init__(self, arguments: argparse.Namespace, dsn: str, server: AppServer) -> None:
+    def __init__(
+        self,
+        arguments: argparse.Namespace,
+        dsn: str,
+        server: AppServer,
+        reference_server: AppServer | None = None,
+    ) -> None:
         self.arguments = arguments
         self.dsn = dsn
         self.server = server
+        self.reference_server = reference_server
         self.session_ids: list[str] = []
-        self.results: dict[str, Any] = {"scenarios": {}, "ceiling": [], "growth": []}
+        self.results: dict[str, Any] = {
+            "scenarios": {},
+            "reference": {},
+            "ceiling": [],
+            "growth": [],
+        }
 
     def spec(self, scenario: str, *, host: str) -> WorkloadSpec:
         kind, batch_size = SCENARIO_WORKLOADS[scenario]
@@ -168,11 +190,17 @@ class Bench:
         )
 
     def open_sessions(self) -> None:
-        """One open session per connection, as each headset has its own."""
-        headers = {"X-API-Key": self.server.api_key}
-        with httpx.Client(base_url=self.server.base_url, headers=headers, timeout=30) as client:
-            for index in range(self.arguments.connections):
-                session_id = new_session_id()
+        """One open session per connection, as each headset has its own (the same ids in the
+        reference)."""
+        self.session_ids = [new_session_id() for _ in range(self.arguments.connections)]
+        for server in (self.server, self.reference_server):
+            if server is not None:
+                self._open_sessions_in(server)
+
+    def _open_sessions_in(self, server: AppServer) -> None:
+        headers = {"X-API-Key": server.api_key}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+            for index, session_id in enumerate(self.session_ids):
                 body = {
                     "session_id": session_id,
                     "session_start": time.time() - 3600,
@@ -183,14 +211,21 @@ class Bench:
                 response = client.post("/api/v1/unreal/session/start", json=body)
                 if response.status_code != 201:
                     raise RuntimeError(f"session start: {response.status_code} {response.text}")
-                self.session_ids.append(session_id)
 
-    def measure(self, scenario: str, plan: LoadPlan) -> dict[str, Any]:
-        """Run one load plan against the service with its workers watched."""
+    def measure(
+        self, scenario: str, plan: LoadPlan, *, server: AppServer | None = None
+    ) -> dict[str, Any]:
+        """Run one load plan against the service (or `server`) with its workers watched."""
+        server = server or self.server
+        application_name = (
+            reference.APPLICATION_NAME if server is self.reference_server else "nexero"
+        )
         monitor = ResourceMonitor(
-            self.server.worker_pids(),
+            server.worker_pids(),
             backend_pids=lambda: (
-                asyncio.run(database.backend_pids(self.dsn)) if is_local(self.dsn) else []
+                asyncio.run(database.backend_pids(self.dsn, application_name))
+                if is_local(self.dsn)
+                else []
             ),
         )
         profiler = None
@@ -200,14 +235,14 @@ class Bench:
         def opened() -> None:
             monitor.open()
             if profiler:
-                profiler.start(self.server.worker_pids(), plan.seconds)
+                profiler.start(server.worker_pids(), plan.seconds)
 
         resources: dict[str, Any] = {}
         spread: dict[int, int] = {}
 
         def fair() -> bool:
             spread.clear()
-            spread.update(connections_per_worker(self.server.worker_pids(), self.server.port))
+            spread.update(connections_per_worker(server.worker_pids(), server.port))
             return spread_is_fair(spread, plan.connections)
 
         def closed(_: object) -> None:
@@ -215,7 +250,9 @@ class Bench:
 
         result = run_load(plan, on_open=opened, on_close=closed, spread_is_fair=fair)
         resources["connections_per_worker"] = list(spread.values())
-        return self.record(scenario, result, resources, profiler)
+        return self.record(
+            scenario, result, resources, profiler, reference=server is self.reference_server
+        )
 
     def record(
         self,
@@ -223,6 +260,8 @@ class Bench:
         result: LoadResult,
         resources: dict[str, Any],
         profiler: Profiler | None,
+        *,
+        reference: bool = False,
     ) -> dict[str, Any]:
         entry = {**result.summary(), "server": resources}
         if "machine_cpu_cores" in resources:
@@ -240,8 +279,9 @@ class Bench:
                     resources[f"{part}_cpu_us_per_{unit}"] = round(used * 1e6, 1)
         if profiler:
             entry["profile"] = profiler.finish()
-        self.results["scenarios"][scenario] = entry
-        print(f"  {scenario}: {one_line(entry)}", file=sys.stderr)
+        self.results["reference" if reference else "scenarios"][scenario] = entry
+        label = f"{scenario} (reference)" if reference else scenario
+        print(f"  {label}: {one_line(entry)}", file=sys.stderr)
         return entry
 
     def run_generator_ceiling(self) -> None:
@@ -252,6 +292,12 @@ class Bench:
 
     def run_http(self, scenario: str) -> None:
         self.measure(scenario, self.plan(scenario, self.server.port))
+        if self.reference_server is not None and scenario in REFERENCE_SCENARIOS:
+            self.measure(
+                scenario,
+                self.plan(scenario, self.reference_server.port),
+                server=self.reference_server,
+            )
 
     def run_half_load(self) -> None:
         peak = self.results["scenarios"].get("batch-100")
@@ -357,7 +403,19 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
         )
         stack.enter_context(server)
         meta["server_log"] = str(server.log_path)
-        bench = Bench(arguments, dsn, server)
+        reference_server = None
+        if arguments.reference and set(arguments.scenarios) & set(REFERENCE_SCENARIOS):
+            asyncio.run(reference.create_schema(dsn))
+            reference_server = AppServer(
+                app_dir=REPO_ROOT,
+                dsn=dsn,
+                workers=arguments.workers,
+                log_path=BENCH_DIR / f"reference-{started:%Y%m%d-%H%M%S}.log",
+                extra_env={"REFERENCE_DATABASE_URL": dsn},
+                target="scripts.bench.reference:app",
+            )
+            stack.enter_context(reference_server)
+        bench = Bench(arguments, dsn, server, reference_server)
         bench.open_sessions()
         for scenario in arguments.scenarios:
             if scenario == "generator":
@@ -376,6 +434,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
     report = {"meta": meta, **bench.results}
     report["http_to_ceiling_ratio"] = ratio(report)
     report["http_to_ceiling_cpu_ratio"] = cpu_ratio(report)
+    report["to_reference"] = reference_ratios(report)
     report["targets"] = targets(report)
     return report
 

@@ -247,13 +247,15 @@ async def fill_events(
     }
 
 
-async def backend_pids(dsn: str) -> list[int]:
-    """The database backends serving the service (its pools name themselves 'nexero')."""
+async def backend_pids(dsn: str, application_name: str = "nexero") -> list[int]:
+    """The database backends serving the service (its pools name themselves 'nexero'; the
+    reference's 'nexero-reference')."""
     connection = await asyncpg.connect(dsn)
     try:
         records = await connection.fetch(
             "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = 'nexero'"
+            "WHERE datname = current_database() AND application_name = $1",
+            application_name,
         )
         return [record["pid"] for record in records]
     finally:

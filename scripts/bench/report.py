@@ -12,11 +12,25 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The targets of issue 5 on the 2-core machine, load generator included.
 BATCH_EVENTS_PER_SECOND = 20_000
-BATCH_SHARE_OF_CEILING = 0.5
 SINGLE_REQUESTS_PER_SECOND = 2_000
 SESSIONS_PER_SECOND = 1_000
 HALF_LOAD_P99_MS = 50
 PEAK_RSS_MB = 200
+# Issue 13's targets: shares of the plain reference measured in the same run, of the COPY
+# ceiling, and the workers' CPU per event of batch-100.
+BATCH_SHARE_OF_REFERENCE = 0.65
+BATCH_SHARE_OF_CEILING = 0.75
+REQUEST_SHARE_OF_REFERENCE = 0.8
+APP_CPU_US_PER_BATCHED_EVENT = 20
+# What each scenario is measured by when compared with the reference.
+REFERENCE_MEASURES = {
+    "trivial": "requests_per_second",
+    "single": "requests_per_second",
+    "sessions": "sessions_per_second",
+    "batch-100": "events_per_second",
+    "batch-1000": "events_per_second",
+    "tour": "events_per_second",
+}
 
 
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -32,10 +46,25 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         met = measured is not None and measured < goal
         rows.append({"target": target, "goal": f"< {goal:,}", "measured": measured, "met": met})
 
+    def below_or_at(target: str, measured: float | None, goal: float) -> None:
+        met = measured is not None and measured <= goal
+        rows.append({"target": target, "goal": f"<= {goal:,}", "measured": measured, "met": met})
+
     if batch := scenarios.get("batch-100"):
         at_least("batch-100 events/s", batch["events_per_second"], BATCH_EVENTS_PER_SECOND)
         if (share := report.get("http_to_ceiling_ratio")) is not None:
             at_least("batch-100 / COPY ceiling", share, BATCH_SHARE_OF_CEILING)
+        if (used := batch["server"].get("app_cpu_us_per_event")) is not None:
+            below_or_at("app CPU us per batched event", used, APP_CPU_US_PER_BATCHED_EVENT)
+    shares = report.get("to_reference") or {}
+    for name, goal in (
+        ("batch-100", BATCH_SHARE_OF_REFERENCE),
+        ("single", REQUEST_SHARE_OF_REFERENCE),
+        ("sessions", REQUEST_SHARE_OF_REFERENCE),
+        ("trivial", REQUEST_SHARE_OF_REFERENCE),
+    ):
+        if name in shares:
+            at_least(f"{name} / reference", shares[name]["ratio"], goal)
     if single := scenarios.get("single"):
         at_least("single requests/s", single["requests_per_second"], SINGLE_REQUESTS_PER_SECOND)
     if sessions := scenarios.get("sessions"):
@@ -50,11 +79,16 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     if peaks:
         below("peak RSS per worker (MB)", max(peaks), PEAK_RSS_MB)
     failing = [name for name, entry in scenarios.items() if entry["errors"]]
+    failing += [
+        f"{name} (reference)"
+        for name, entry in report.get("reference", {}).items()
+        if entry["errors"]
+    ]
     rows.append(
         {
             "target": "no failed requests",
             "goal": "0",
-            "measured": sum(scenarios[name]["errors"] for name in failing),
+            "measured": len(failing),
             "met": not failing,
         }
     )
@@ -98,6 +132,17 @@ def print_summary(report: dict[str, Any]) -> None:
             f"{cell(server.get('other_cpu_cores'), 2):>6} "
             f"{cell(server.get('peak_rss_mb_per_worker'), 1):>7}"
         )
+    if report.get("to_reference"):
+        print("\nNexero over the plain reference (scripts/bench/reference.py), same run")
+        for name, entry in report["to_reference"].items():
+            print(
+                f"  {name:<12} {entry['measure']:<20} {cell(entry['nexero']):>9} / "
+                f"{cell(entry['reference']):>9} = {cell(entry['ratio'], 2):>5}; "
+                f"app CPU per unit {cell(entry['nexero_app_cpu_us'], 1)} / "
+                f"{cell(entry['reference_app_cpu_us'], 1)} us "
+                f"(by CPU {cell(entry['cpu_ratio'], 2)}); "
+                f"p99 {cell(entry['nexero_p99_ms'], 1)} / {cell(entry['reference_p99_ms'], 1)} ms"
+            )
     if report["ceiling"]:
         print("\nno HTTP, same rows into tracking_events")
         for entry in report["ceiling"]:
@@ -125,9 +170,9 @@ def print_summary(report: dict[str, Any]) -> None:
         print("\ntargets")
         for row in report["targets"]:
             verdict = {True: "met", False: "MISSED", None: "-"}[row["met"]]
-            print(
-                f"  {row['target']:<28} {row['goal']:>9} {cell(row['measured'], 1):>10}  {verdict}"
-            )
+            measured = row["measured"]
+            digits = 2 if isinstance(measured, float) and measured < 10 else 1
+            print(f"  {row['target']:<30} {row['goal']:>9} {cell(measured, digits):>10}  {verdict}")
 
 
 def machine() -> dict[str, Any]:
@@ -176,3 +221,31 @@ def cpu_ratio(report: dict[str, Any]) -> float | None:
     per_event = server.get("app_cpu_us_per_event", 0) + server.get("db_cpu_us_per_event", 0)
     per_event += 1e6 * batch["generator_cpu_cores"] * batch["seconds"] / batch["events"]
     return round(min(copies) / per_event, 3)
+
+
+def reference_ratios(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each scenario both ran, Nexero's figure over the reference's (requests, events or
+    sessions per second, as the scenario counts), with CPU per unit and p99 beside it."""
+    ratios = {}
+    for name, measure in REFERENCE_MEASURES.items():
+        ours = report["scenarios"].get(name)
+        theirs = report.get("reference", {}).get(name)
+        if ours is None or theirs is None or not theirs[measure]:
+            continue
+        unit = "event" if measure == "events_per_second" else "request"
+        our_cpu = ours["server"].get(f"app_cpu_us_per_{unit}")
+        their_cpu = theirs["server"].get(f"app_cpu_us_per_{unit}")
+        ratios[name] = {
+            "measure": measure,
+            "nexero": ours[measure],
+            "reference": theirs[measure],
+            "ratio": round(ours[measure] / theirs[measure], 3),
+            # The reference's worker CPU per unit over Nexero's: what the ratio would be if
+            # the workers' CPU were all that limited both (steadier on a busy machine).
+            "cpu_ratio": round(their_cpu / our_cpu, 3) if our_cpu and their_cpu else None,
+            "nexero_app_cpu_us": our_cpu,
+            "reference_app_cpu_us": their_cpu,
+            "nexero_p99_ms": ours["latency_ms"]["p99"],
+            "reference_p99_ms": theirs["latency_ms"]["p99"],
+        }
+    return ratios

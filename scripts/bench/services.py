@@ -99,7 +99,8 @@ def bench_database(server_dsn: str, *, fresh: bool, keep: bool) -> Iterator[str]
 
 @dataclass
 class AppServer:
-    """`uvicorn app.main:app --workers N` on a free loopback port, as a subprocess."""
+    """`uvicorn app.main:app --workers N` on a free loopback port, as a subprocess; with
+    `target` another ASGI app (the plain reference, scripts/bench/reference.py)."""
 
     app_dir: Path
     dsn: str
@@ -109,6 +110,7 @@ class AppServer:
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    target: str = "app.main:app"
 
     @property
     def base_url(self) -> str:
@@ -126,7 +128,7 @@ class AppServer:
             sys.executable,
             "-m",
             "uvicorn",
-            "app.main:app",
+            self.target,
             "--host",
             "127.0.0.1",
             "--port",

@@ -52,12 +52,19 @@ def check_event_data(event_data: dict[str, Any], *, depth_limit: int) -> None:
         pending.extend((child, depth + 1) for child in children)
 
 
+# What json.dumps(allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# builds on every call, built once: the same text, without an encoder made per event.
+CANONICAL_ENCODER = json.JSONEncoder(
+    allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+)
+# How canonical JSON writes a NUL character: the one escape that can reveal one.
+ESCAPED_NUL = "\\u0000"
+
+
 def canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
     """Compact JSON with sorted keys (what is stored, measured and hashed) and its UTF-8 size."""
     try:
-        text = json.dumps(
-            event_data, allow_nan=False, ensure_ascii=False, sort_keys=True, separators=(",", ":")
-        )
+        text = CANONICAL_ENCODER.encode(event_data)
     except ValueError:
         raise EventInvalidError(
             "event_data", "contains a non-finite number (NaN or Infinity)"
@@ -66,6 +73,21 @@ def canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
         return text, len(text.encode())
     except UnicodeEncodeError:
         raise EventInvalidError("event_data", NOT_UNICODE) from None
+
+
+def checked_canonical_json(event_data: dict[str, Any], *, depth_limit: int) -> tuple[str, int]:
+    """check_event_data, then canonical_json: the same answers and the same first reason, with
+    the walk over the object skipped when its JSON text already shows it within the limits (no
+    more brackets than levels allowed, no escaped NUL), as nearly every event's does."""
+    try:
+        text, size = canonical_json(event_data)
+    except (EventInvalidError, RecursionError):
+        # Its reason, if it has one, comes first (and deep input fails there, not here).
+        check_event_data(event_data, depth_limit=depth_limit)
+        raise
+    if ESCAPED_NUL in text or text.count("{") + text.count("[") > depth_limit:
+        check_event_data(event_data, depth_limit=depth_limit)
+    return text, size
 
 
 def rejection_of(index: int, raw_event: Any, reason: str, field: str | None = None) -> Rejection:

@@ -1,13 +1,16 @@
 """Event ingestion: validate each event on its own, store the valid ones in one statement, and
 account for every event: stored, duplicate, or rejected with its reason."""
 
+import functools
+import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import ValidationError
+from asyncpg.pgproto.pgproto import UUID as FastUUID
+from pydantic import TypeAdapter, ValidationError
 
 from app.config import Settings
 from app.db.database import Database
@@ -18,8 +21,7 @@ from app.models.unreal import TrackingBatchRequest, TrackingEvent, TrackingEvent
 from app.services.ingestion.clock import ImplausibleTimeError, RequestClock
 from app.services.ingestion.event_data import (
     EventInvalidError,
-    canonical_json,
-    check_event_data,
+    checked_canonical_json,
     event_data_object,
     rejection_of,
 )
@@ -34,6 +36,7 @@ from app.stores.pending import PendingStore
 from app.stores.sessions import SessionStore
 
 CONTENT_ID_NAMESPACE = uuid.UUID("9e3f7a1c-2b4d-5f6e-8a9b-0c1d2e3f4a5b")
+_CONTENT_ID_PREFIX = CONTENT_ID_NAMESPACE.bytes
 CLIENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-8d0b-5e7a-9c3f-1b2d4e6f8a90")
 REUSED_EVENT_ID = "was already used in this session for a different event"
 
@@ -123,13 +126,7 @@ class TrackingService:
                 "events",
                 msg=f"at most {limit} events per batch, got {len(request.events)}",
             )
-        fates: dict[int, Fate] = {}
-        events: dict[int, TrackingEvent] = {}
-        for index, raw_event in enumerate(request.events):
-            try:
-                events[index] = _validated(raw_event, session_id=request.session_id)
-            except EventInvalidError as error:
-                fates[index] = Fate("rejected", error.reason, error.field)
+        events, fates = _validated_events(request.events, session_id=request.session_id)
         clock = await self._clock(
             request.sent_at, times=[event.timestamp for event in events.values()]
         )
@@ -286,8 +283,9 @@ class TrackingService:
         if len(event.event_type) > type_limit:
             raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
         event_data = event_data_object(event.event_data)
-        check_event_data(event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH)
-        event_data_json, size = canonical_json(event_data)
+        event_data_json, size = checked_canonical_json(
+            event_data, depth_limit=self._settings.MAX_EVENT_DATA_DEPTH
+        )
         size_limit = self._settings.MAX_EVENT_DATA_BYTES
         if size > size_limit:
             raise EventInvalidError("event_data", f"is larger than {size_limit} bytes as JSON")
@@ -296,9 +294,9 @@ class TrackingService:
             client_timestamp = clock.as_utc(event.timestamp)
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
-        content_id = uuid.uuid5(
-            CONTENT_ID_NAMESPACE,
-            f"{session_id}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}",
+        content_id = content_id_of(
+            f"{_text_of(session_id)}|{event.event_type}|{event.timestamp.isoformat()}|"
+            f"{event_data_json}"
         )
         return EventRow(
             event_id=self._client_event_id(event.event_id) or content_id,
@@ -316,9 +314,30 @@ class TrackingService:
         if len(text) > id_limit:
             raise EventInvalidError("event_id", f"is longer than {id_limit} characters")
         try:
+            # asyncpg's UUID parses in C; what it takes (32 hexadecimal digits, dashes
+            # anywhere) uuid.UUID reads as the same id, and uuid.UUID has the last word.
+            return FastUUID(text)
+        except ValueError:
+            pass
+        try:
             return uuid.UUID(text)
         except ValueError:
             return uuid.uuid5(CLIENT_ID_NAMESPACE, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_of(session_id: uuid.UUID) -> str:
+    """A session id's text, written once per batch rather than once per event."""
+    return str(session_id)
+
+
+def content_id_of(name: str) -> uuid.UUID:
+    """uuid.uuid5(CONTENT_ID_NAMESPACE, name), bit for bit (the stored content hashes of
+    retries sent across a deploy must match), without uuid.UUID's pure-Python constructor."""
+    digest = bytearray(hashlib.sha1(_CONTENT_ID_PREFIX + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return FastUUID(bytes(digest))
 
 
 async def _fates_after_insert(
@@ -360,6 +379,33 @@ def _implausible(row: EventRow, clock: RequestClock, offset: timedelta) -> str:
     except ImplausibleTimeError as error:
         return f"{error} once converted with the session's clock offset"
     return "is not a plausible time once converted with the session's clock offset"
+
+
+EVENT_LIST = TypeAdapter(list[TrackingEvent])
+
+
+def _validated_events(
+    raw_events: list[Any], *, session_id: uuid.UUID
+) -> tuple[dict[int, TrackingEvent], dict[int, Fate]]:
+    """A batch's events by index, and the fates of those that are invalid. Validated in one
+    pass when every event is valid (nearly always); else each on its own, so that one bad
+    event is blamed alone, with the same reasons."""
+    try:
+        for raw_event in raw_events:
+            if not isinstance(raw_event, dict):
+                raise EventInvalidError(None, "event must be a JSON object")
+            _check_session_id_matches(raw_event.get("session_id"), session_id)
+        return dict(enumerate(EVENT_LIST.validate_python(raw_events))), {}
+    except (EventInvalidError, ValidationError):
+        pass
+    events: dict[int, TrackingEvent] = {}
+    fates: dict[int, Fate] = {}
+    for index, raw_event in enumerate(raw_events):
+        try:
+            events[index] = _validated(raw_event, session_id=session_id)
+        except EventInvalidError as error:
+            fates[index] = Fate("rejected", error.reason, error.field)
+    return events, fates
 
 
 def _validated(raw_event: Any, *, session_id: uuid.UUID) -> TrackingEvent:

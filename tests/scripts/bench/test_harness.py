@@ -98,6 +98,36 @@ def test_server_resources_are_reported_per_worker(bench_run: dict[str, Any]) -> 
         assert sum(server["connections_per_worker"]) == CONNECTIONS, name
 
 
+def test_the_reference_runs_the_same_scenarios_beside_nexero(bench_run: dict[str, Any]) -> None:
+    report = bench_run["report"]
+    compared = {"single", "sessions", "batch-100", "tour"}
+    assert set(report["reference"]) == compared
+    for name, entry in report["reference"].items():
+        assert entry["errors"] == 0, (name, entry["errors_by_kind"], entry["error_sample"])
+        assert entry["requests"] > 0, name
+        ours = {worker["pid"] for worker in report["scenarios"][name]["server"]["workers"]}
+        theirs = {worker["pid"] for worker in entry["server"]["workers"]}
+        assert len(theirs) == 2 and not ours & theirs, name
+    assert report["reference"]["batch-100"]["events"] == (
+        100 * report["reference"]["batch-100"]["requests"]
+    )
+    # Its own database backends are measured, not Nexero's idle ones.
+    assert report["reference"]["batch-100"]["server"]["db_cpu_cores"] > 0
+    assert set(report["to_reference"]) == compared
+    for name, entry in report["to_reference"].items():
+        measure = entry["measure"]
+        assert entry["nexero"] == report["scenarios"][name][measure], name
+        assert entry["reference"] == report["reference"][name][measure], name
+        assert entry["ratio"] == pytest.approx(entry["nexero"] / entry["reference"], abs=0.001)
+        assert entry["cpu_ratio"] == pytest.approx(
+            entry["reference_app_cpu_us"] / entry["nexero_app_cpu_us"], abs=0.001
+        )
+    assert "over the plain reference" in bench_run["stdout"]
+    assert {"batch-100 / reference", "single / reference"} <= {
+        row["target"] for row in report["targets"]
+    }
+
+
 def test_ceiling_is_measured_with_the_same_rows(bench_run: dict[str, Any]) -> None:
     report = bench_run["report"]
     methods = {(entry["method"], entry["writers"]) for entry in report["ceiling"]}
@@ -133,7 +163,7 @@ async def test_what_the_bench_started_is_stopped(
     report = bench_run["report"]
     pids = {
         worker["pid"]
-        for entry in report["scenarios"].values()
+        for entry in [*report["scenarios"].values(), *report["reference"].values()]
         for worker in (entry.get("server") or {}).get("workers", [])
     }
     assert pids and not any(psutil.pid_exists(pid) for pid in pids)
