@@ -97,3 +97,11 @@ class RateLimitedError(NexeroError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__(None)
         self.retry_after_seconds = retry_after_seconds
+
+
+class StreamLimitError(RateLimitedError):
+    """The key holds as many live streams open as LIVE_STREAMS_PER_KEY allows."""
+
+    def __init__(self, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(retry_after_seconds)
+        self.message = f"This API key has {limit} live streams open already (LIVE_STREAMS_PER_KEY)"

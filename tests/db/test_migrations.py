@@ -27,6 +27,8 @@ TABLES = (
     "legacy_records",
     "legacy_tours",
     "pending_events",
+    "live_streams",
+    "live_token_secrets",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10
