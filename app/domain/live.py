@@ -40,6 +40,7 @@ class LiveEvent:
     kind: str | None
     """What the project's mapping makes of event_type (None: not understood)."""
     timestamp: datetime
+    received_at: datetime | None
     event_data: Any
 
 

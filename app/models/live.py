@@ -86,6 +86,7 @@ class LiveEventMessage(BaseModel):
                     "event_type": "POI",
                     "kind": "poi_visit",
                     "timestamp": "2026-12-02T14:40:55Z",
+                    "received_at": "2026-12-02T14:40:55.210Z",
                     "event_data": {"POI": "Balcony", "Duration": 12},
                 }
             ]
@@ -99,6 +100,7 @@ class LiveEventMessage(BaseModel):
         description="What the project's mapping makes of it (null: no figure reads it)."
     )
     timestamp: UtcDateTime
+    received_at: UtcDateTime | None = Field(description="When the server received it.")
     event_data: Any
 
     @classmethod

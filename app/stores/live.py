@@ -46,7 +46,7 @@ class LiveEventStore:
         rows = await self._connection.fetch(
             """
             SELECT coalesce(live_position, 0) AS position, event_id, event_type, timestamp,
-                   event_data
+                   received_at, event_data
             FROM tracking_events
             WHERE project_id = $1 AND session_id = $2
               AND (live_position > $3 OR ($3 = 0 AND live_position IS NULL))

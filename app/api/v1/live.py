@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import ReadCallerDep, SettingsDep
-from app.api.responses import ACCESS_ERRORS, UNAVAILABLE
+from app.api.responses import ACCESS_ERRORS, BODY_ERRORS, UNAVAILABLE
 from app.errors import InvalidInputError, NotFoundError
 from app.models.fields import SessionId
 from app.models.live import (
@@ -33,12 +33,24 @@ TOKEN_QUERY = Query(
 )
 
 
+# One Server-Sent Events message: `data` is one of the messages described, as JSON.
+SSE_MESSAGE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+}
+
+
 def _stream_responses(*messages: type) -> dict[int | str, dict[str, Any]]:
     described = "; ".join(f"{message.__name__}: {message.__doc__.strip()}" for message in messages)
     return {
         200: {
             "description": f"text/event-stream. {described}",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": {"text/event-stream": {"schema": SSE_MESSAGE_SCHEMA}},
         },
         429: {
             "description": "This key's rate limit for reads is spent, or it holds "
@@ -61,7 +73,7 @@ def _stream(frames: Any) -> StreamingResponse:
     return StreamingResponse(frames, media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
-@router.post("/live/token", response_model=StreamTokenResponse)
+@router.post("/live/token", response_model=StreamTokenResponse, responses=BODY_ERRORS)
 async def stream_token(
     request: Request,
     caller: ReadCallerDep,
