@@ -4,7 +4,6 @@ event of a session as its feed sends it."""
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from app.domain.analytics import RoomDwell
@@ -32,16 +31,12 @@ class LiveTour:
 
 @dataclass(frozen=True)
 class LiveEvent:
-    """One stored event, with its place in the order its session's events were committed."""
+    """One stored event, with its place in the order its session's events were committed,
+    already written as the JSON of its message (app.models.live.LiveEventMessage): PostgreSQL
+    writes it, sparing the worker a parse and a serialization per event."""
 
     position: int
-    event_id: UUID
-    event_type: str
-    kind: str | None
-    """What the project's mapping makes of event_type (None: not understood)."""
-    timestamp: datetime
-    received_at: datetime | None
-    event_data: Any
+    message_json: str
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.domain.live import LiveEvent, LiveSessionState, LiveTour
+from app.domain.live import LiveSessionState, LiveTour
 from app.models.analytics.sessions import RoomDwellResponse
 from app.models.fields import UtcDateTime
 
@@ -102,10 +102,6 @@ class LiveEventMessage(BaseModel):
     timestamp: UtcDateTime
     received_at: UtcDateTime | None = Field(description="When the server received it.")
     event_data: Any
-
-    @classmethod
-    def of(cls, event: LiveEvent) -> "LiveEventMessage":
-        return cls.model_validate(event, from_attributes=True)
 
 
 class LiveSessionMessage(BaseModel):

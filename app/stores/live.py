@@ -8,7 +8,14 @@ from uuid import UUID
 import asyncpg
 
 from app.domain.live import LiveEvent
-from app.domain.vocabulary import EventMapping
+from app.domain.vocabulary import VOCABULARY, EventMapping
+from app.stores.analytics.vocabulary import QueryParameters, VocabularySql
+
+
+def utc_text_sql(column: str) -> str:
+    """A timestamptz as the API writes times: ISO 8601 in UTC with +00:00."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+
 
 # Arbitrary but fixed: the advisory locks that serialize stream openings of one key.
 STREAM_LOCK_NAMESPACE = 731_824_511
@@ -43,22 +50,35 @@ class LiveEventStore:
     async def events_after(self, session_id: UUID, *, after: int, limit: int) -> list[LiveEvent]:
         """Up to `limit` events stored after position `after`, in commit order. Events stored
         before the live feed existed have no position: they come first, when `after` is 0."""
+        parameters = QueryParameters(self._project_id)
+        vocabulary = VocabularySql(self._mapping, parameters)
+        session = parameters.add(session_id)
+        kind = vocabulary.kind("e")
+        known = parameters.add(sorted(VOCABULARY))
+        if after == 0:
+            condition = "(e.live_position > 0 OR e.live_position IS NULL)"
+        else:
+            # The index's own condition, so that it serves: a session's new events only.
+            condition = f"e.live_position > {parameters.add(after)}"
         rows = await self._connection.fetch(
-            """
-            SELECT coalesce(live_position, 0) AS position, event_id, event_type, timestamp,
-                   received_at, event_data
-            FROM tracking_events
-            WHERE project_id = $1 AND session_id = $2
-              AND (live_position > $3 OR ($3 = 0 AND live_position IS NULL))
-            ORDER BY live_position NULLS FIRST, timestamp, id
-            LIMIT $4
+            f"""
+            SELECT coalesce(e.live_position, 0) AS position, json_build_object(
+                'position', coalesce(e.live_position, 0),
+                'event_id', e.event_id,
+                'event_type', e.event_type,
+                'kind', CASE WHEN {kind} = ANY({known}::text[]) THEN {kind} END,
+                'timestamp', {utc_text_sql("e.timestamp")},
+                'received_at', {utc_text_sql("e.received_at")},
+                'event_data', e.event_data
+            )::text AS message_json
+            FROM tracking_events AS e
+            WHERE e.project_id = $1 AND e.session_id = {session} AND {condition}
+            ORDER BY e.live_position NULLS FIRST, e.timestamp, e.id
+            LIMIT {parameters.add(limit)}
             """,
-            self._project_id,
-            session_id,
-            after,
-            limit,
+            *parameters.values,
         )
-        return [self._event(row) for row in rows]
+        return [LiveEvent(row["position"], row["message_json"]) for row in rows]
 
     async def position_before_last(self, session_id: UUID, *, count: int) -> int:
         """The position after which the session's last `count` events lie (0: it has no more
@@ -80,9 +100,6 @@ class LiveEventStore:
             )
             or 0
         )
-
-    def _event(self, row: asyncpg.Record) -> LiveEvent:
-        return LiveEvent(**dict(row), kind=self._mapping.kind_of(row["event_type"]))
 
 
 class LiveStreamStore:

@@ -12,6 +12,12 @@ ALTER TABLE public.tracking_events
     ALTER COLUMN live_position SET DEFAULT nextval('public.tracking_events_live_position_seq');
 ALTER SEQUENCE public.tracking_events_live_position_seq
     OWNED BY public.tracking_events.live_position;
+-- A viewer's (and a worker's) read of a session's events after a position. Partial: the rows
+-- stored before this migration have no position, so on a live database the index starts empty
+-- (building it still reads the table once; on a large one, build it by hand first with CREATE
+-- INDEX CONCURRENTLY, same name and definition, and this statement finds it).
+CREATE INDEX IF NOT EXISTS idx_events_session_live_position
+    ON public.tracking_events (session_id, live_position) WHERE live_position IS NOT NULL;
 
 -- THE hook of the live feed into ingestion: one notification per session per statement that
 -- stored events, sent by PostgreSQL when the statement's transaction commits (duplicates within

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from app.config import Settings
 from app.errors import NotFoundError, StreamLimitError
-from app.models.live import LiveEventMessage, LiveSessionMessage
+from app.models.live import LiveSessionMessage
 from app.services.access.keys import Caller
 from app.services.live.hub import EVENTS_PAGE, Frame, LiveHub, Viewer, now_utc, sse_frame
 
@@ -93,8 +93,7 @@ class LiveFeed:
                     project_id, session_id, after=sent, limit=EVENTS_PAGE
                 )
                 for event in events:
-                    data = LiveEventMessage.of(event).model_dump_json()
-                    yield sse_frame("tour_event", data, event_id=event.position)
+                    yield sse_frame("tour_event", event.message_json, event_id=event.position)
                     sent = max(sent, event.position)
                 if len(events) < EVENTS_PAGE:
                     break

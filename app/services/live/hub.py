@@ -27,7 +27,7 @@ import asyncpg
 from app.config import Settings
 from app.db.database import Database, redacted, statement_cache_size_for
 from app.errors import ServiceUnavailableError
-from app.models.live import LiveEventMessage, LiveSessionMessage, LiveTourResponse
+from app.models.live import LiveSessionMessage, LiveTourResponse
 from app.services.live.reader import LiveReader
 from app.stores.live import LiveStreamStore
 
@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "nexero_live"
 REFRESH_MIN_SECONDS = 0.1
+# A session's state (dwell so far, current room) and a project's tour lines read the whole
+# tour: at most this often per watched session or project and worker, however busy the tour.
+SUMMARY_MIN_SECONDS = 0.5
 EVENTS_PAGE = 500
 RECONNECT_SECONDS = 1.0
 # A quiet LISTEN connection is probed this often, so a dead one is noticed (and replaced).
@@ -90,6 +93,8 @@ class Watch:
     dirty_sessions: set[uuid.UUID] = field(default_factory=set)
     everything: bool = False
     """The project's whole list is to be read again (after a gap in notifications)."""
+    summary_pending: bool = False
+    summary_at: float = float("-inf")
     task: asyncio.Task[None] | None = None
 
 
@@ -246,7 +251,9 @@ class LiveHub:
             watch.task = asyncio.create_task(self._refreshing(watch, refresh))
 
     async def _refreshing(self, watch: Watch, refresh: Callable[[Watch], Awaitable[None]]) -> None:
-        while watch.viewers and (watch.dirty or watch.dirty_sessions or watch.everything):
+        while watch.viewers and (
+            watch.dirty or watch.dirty_sessions or watch.everything or watch.summary_pending
+        ):
             try:
                 await refresh(watch)
             except ServiceUnavailableError:
@@ -257,25 +264,34 @@ class LiveHub:
 
     async def _refresh_session(self, watch: Watch) -> None:
         assert watch.session_id is not None
-        watch.dirty = False
+        if watch.dirty:
+            watch.dirty = False
+            watch.summary_pending = True
+            await self._send_new_events(watch)
+        if watch.summary_pending and _due(watch):
+            watch.summary_pending = False
+            state = await self._reader.session_state(watch.project_id, watch.session_id)
+            if state is not None:
+                data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
+                self._broadcast(watch, Frame(None, sse_frame("state", data)))
+
+    async def _send_new_events(self, watch: Watch) -> None:
+        assert watch.session_id is not None
         while True:
             events = await self._reader.events_after(
                 watch.project_id, watch.session_id, after=watch.position, limit=EVENTS_PAGE
             )
             for event in events:
-                data = LiveEventMessage.of(event).model_dump_json()
-                frame = sse_frame("tour_event", data, event_id=event.position)
+                frame = sse_frame("tour_event", event.message_json, event_id=event.position)
                 self._broadcast(watch, Frame(event.position, frame))
             if events:
                 watch.position = events[-1].position
             if len(events) < EVENTS_PAGE:
                 break
-        state = await self._reader.session_state(watch.project_id, watch.session_id)
-        if state is not None:
-            data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
-            self._broadcast(watch, Frame(None, sse_frame("state", data)))
 
     async def _refresh_project(self, watch: Watch) -> None:
+        if not _due(watch):
+            return
         if watch.everything:
             watch.everything = False
             watch.dirty_sessions.clear()
@@ -342,6 +358,15 @@ class LiveHub:
         while True:
             await asyncio.sleep(self._settings.LIVE_POLL_SECONDS)
             self.catch_up()
+
+
+def _due(watch: Watch) -> bool:
+    """Whether the watch's summary may be read again now (SUMMARY_MIN_SECONDS)."""
+    now = asyncio.get_running_loop().time()
+    if now - watch.summary_at < SUMMARY_MIN_SECONDS:
+        return False
+    watch.summary_at = now
+    return True
 
 
 def _set_on_termination(lost: asyncio.Event, _connection: object) -> None:
