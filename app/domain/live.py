@@ -22,7 +22,6 @@ class LiveTour:
     ended_at: datetime | None
     last_activity_at: datetime
     current_room: str | None
-    events: int
     signal_type: str | None
     """The vocabulary type of the latest event that is neither a position nor a place."""
     signal_name: str | None

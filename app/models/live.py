@@ -20,7 +20,6 @@ TOUR_EXAMPLE = {
     "ended_at": None,
     "last_activity_at": "2026-12-02T14:41:12Z",
     "current_room": "Kitchen",
-    "events": 318,
     "signal_type": "unit_selection",
     "signal_name": "Penthouse B",
     "signal_at": "2026-12-02T14:40:55Z",
@@ -46,7 +45,6 @@ class LiveTourResponse(BaseModel):
         description="The place of its latest stay by the dwell rule (docs/events.md), read "
         "through the project's mapping; null before the first place event."
     )
-    events: int = Field(description="Events stored so far, of every type.")
     signal_type: str | None = Field(
         description="The vocabulary type of its latest event that is neither a position nor a "
         "place (a unit selection, a POI visit, ...)."

@@ -37,7 +37,7 @@ CHANNEL = "nexero_live"
 REFRESH_MIN_SECONDS = 0.1
 # A session's state (dwell so far, current room) and a project's tour lines read the whole
 # tour: at most this often per watched session or project and worker, however busy the tour.
-SUMMARY_MIN_SECONDS = 0.5
+SUMMARY_MIN_SECONDS = 1.0
 EVENTS_PAGE = 500
 RECONNECT_SECONDS = 1.0
 # A quiet LISTEN connection is probed this often, so a dead one is noticed (and replaced).
@@ -96,6 +96,7 @@ class Watch:
     summary_pending: bool = False
     summary_at: float = float("-inf")
     task: asyncio.Task[None] | None = None
+    summary_task: asyncio.Task[None] | None = None
 
 
 class LiveHub:
@@ -127,15 +128,15 @@ class LiveHub:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for watch in (*self._sessions.values(), *self._projects.values()):
-            if watch.task is not None:
-                watch.task.cancel()
-        await asyncio.gather(
-            *self._tasks,
-            *self._closing,
-            *(w.task for w in (*self._sessions.values(), *self._projects.values()) if w.task),
-            return_exceptions=True,
-        )
+        watch_tasks = [
+            task
+            for watch in (*self._sessions.values(), *self._projects.values())
+            for task in (watch.task, watch.summary_task)
+            if task is not None
+        ]
+        for task in watch_tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._closing, *watch_tasks, return_exceptions=True)
 
     # Streams, counted per key across workers.
 
@@ -210,8 +211,9 @@ class LiveHub:
             for key, watch in list(watches.items()):
                 watch.viewers.discard(viewer)
                 if not watch.viewers:
-                    if watch.task is not None:
-                        watch.task.cancel()
+                    for task in (watch.task, watch.summary_task):
+                        if task is not None:
+                            task.cancel()
                     del watches[key]
 
     def viewers(self) -> int:
@@ -268,12 +270,23 @@ class LiveHub:
             watch.dirty = False
             watch.summary_pending = True
             await self._send_new_events(watch)
-        if watch.summary_pending and _due(watch):
+        summary_busy = watch.summary_task is not None and not watch.summary_task.done()
+        if watch.summary_pending and not summary_busy and _due(watch):
+            # In a task of its own: reading the whole tour never holds back its new events.
             watch.summary_pending = False
+            watch.summary_task = asyncio.create_task(self._send_state(watch))
+
+    async def _send_state(self, watch: Watch) -> None:
+        assert watch.session_id is not None
+        try:
             state = await self._reader.session_state(watch.project_id, watch.session_id)
-            if state is not None:
-                data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
-                self._broadcast(watch, Frame(None, sse_frame("state", data)))
+        except ServiceUnavailableError:
+            watch.summary_pending = True
+            logger.warning("live state not read: database unavailable; retrying")
+            return
+        if state is not None:
+            data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
+            self._broadcast(watch, Frame(None, sse_frame("state", data)))
 
     async def _send_new_events(self, watch: Watch) -> None:
         assert watch.session_id is not None

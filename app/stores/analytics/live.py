@@ -53,13 +53,9 @@ class AnalyticsLiveStore(ProjectQueries):
             )
             SELECT s.id, s.customer_id, s.property_id, s.device_type, s.status, s.started_at,
                    s.ended_at, s.close_at AS last_activity_at, current_place.place AS current_room,
-                   counted.events, latest.signal_type, latest.signal_name, latest.signal_at
+                   latest.signal_type, latest.signal_name, latest.signal_at
             FROM chosen AS s
             LEFT JOIN current_place ON current_place.session_id = s.id
-            CROSS JOIN LATERAL (
-                SELECT count(*) AS events FROM tracking_events AS e
-                WHERE e.project_id = $1 AND e.session_id = s.id
-            ) AS counted
             LEFT JOIN LATERAL (
                 SELECT {kind} AS signal_type, (CASE {kind} {signal_name} END) AS signal_name,
                        e.timestamp AS signal_at

@@ -41,7 +41,6 @@ export async function render() {
       h("td", {}, tour.property_id ?? format.NONE),
       h("td", { dataset: { testid: "live-room" } }, tour.current_room ?? format.NONE),
       h("td", { dataset: { testid: "live-signal" } }, signalText(tour)),
-      h("td", {}, String(tour.events)),
       h("td", { dataset: { started: tour.started_at, testid: "live-elapsed" } }, ""),
     );
     if (existing) {
@@ -82,7 +81,7 @@ export async function render() {
     h(
       "tr",
       {},
-      ...["Session", "Customer", "Property", "Room now", "Latest signal", "Events", "In tour"].map(
+      ...["Session", "Customer", "Property", "Room now", "Latest signal", "In tour"].map(
         (name) => h("th", {}, name),
       ),
     ),
