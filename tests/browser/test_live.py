@@ -33,6 +33,12 @@ async def replicas(server_dsn: str, tmp_path_factory: Any) -> AsyncIterator[list
 
 
 async def open_tab(browser: Any, server: LiveServer, fragment: str) -> Any:
+    tab = await open_tab_at(browser, server, fragment)
+    await tab.wait_for_selector("[data-testid=live-status]:text('Live')")
+    return tab
+
+
+async def open_tab_at(browser: Any, server: LiveServer, fragment: str) -> Any:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     tab = await context.new_page()
     tab.set_default_timeout(20_000)
@@ -46,7 +52,6 @@ async def open_tab(browser: Any, server: LiveServer, fragment: str) -> Any:
     await tab.goto(f"{server.base_url}/dashboard#{fragment}")
     await tab.fill("[data-testid=key-input]", TEST_API_KEY)
     await tab.click("[data-testid=key-submit]")
-    await tab.wait_for_selector("[data-testid=live-status]:text('Live')")
     return tab
 
 
@@ -123,3 +128,52 @@ async def test_two_tabs_on_two_servers_show_a_tour_sent_by_a_third_client(
     for tab in [*tabs, tour_tab]:
         assert tab.problems == []
         await tab.context.close()
+
+
+async def test_a_replay_follows_the_timeline_to_its_end(
+    browser: Any, replicas: list[LiveServer], artifacts_dir: Path
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=replicas[0].base_url, headers={"X-API-Key": TEST_API_KEY}, timeout=30
+    ) as headset:
+        start = time.time() - 600
+        session_id = await start_session(headset, session_start=start)
+        rooms = [(0, "Hall"), (20, "Kitchen"), (45, "Terrace")]
+        events = [
+            {"event_type": "room_view", "timestamp": start + at, "event_data": {"room_name": name}}
+            for at, name in rooms
+        ] + [
+            {
+                "event_type": "position",
+                "timestamp": start + at,
+                "event_data": {"x": at * 10.0, "y": (at % 7) * 30.0, "z": 0},
+            }
+            for at in range(0, 60, 5)
+        ]
+        await send(headset, session_id, events)
+        ended = await headset.post(
+            "/api/v1/unreal/session/end", json={"session_id": session_id, "session_end": start + 60}
+        )
+        assert ended.status_code in (200, 201), ended.text
+    tab = await open_tab_at(browser, replicas[1], f"/sessions/{session_id}")
+    replay = "[data-testid=replay]"
+    await tab.wait_for_selector(f"{replay}[data-positions='12']")
+    # The slider at 30 s: the timeline's room then is the Kitchen (20 s to 45 s).
+    await tab.eval_on_selector(
+        "[data-testid=replay-slider]",
+        "slider => { slider.value = '30000'; slider.dispatchEvent(new Event('input')); }",
+    )
+    assert await tab.text_content("[data-testid=replay-room]") == "Kitchen"
+    assert await tab.get_attribute(f"{replay} [data-testid=path-view]", "data-points") == "7"
+    await tab.select_option("[data-testid=replay-speed]", "256")
+    await tab.eval_on_selector(
+        "[data-testid=replay-slider]",
+        "slider => { slider.value = '0'; slider.dispatchEvent(new Event('input')); }",
+    )
+    await tab.click("[data-testid=replay-play]")
+    await tab.wait_for_selector(f"{replay}[data-state='ended']")
+    assert await tab.text_content("[data-testid=replay-room]") == "Terrace"
+    assert await tab.get_attribute(f"{replay} [data-testid=path-view]", "data-points") == "12"
+    await screenshot(tab, artifacts_dir, "replay")
+    assert tab.problems == []
+    await tab.context.close()

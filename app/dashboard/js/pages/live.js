@@ -5,11 +5,11 @@
 import { openStream } from "../api.js";
 import { h, panel } from "../dom.js";
 import * as format from "../format.js";
+import { pathView } from "../path.js";
 import { pageLink } from "../widgets.js";
 
 const streams = new Set();
 const RECENT_EVENTS = 50;
-const SVG = "http://www.w3.org/2000/svg";
 
 export function stopLive() {
   for (const stream of streams) {
@@ -153,54 +153,4 @@ export async function renderSession({ id }) {
     panel("Path", {}, path.element),
     panel("Events as they arrive", {}, events),
   );
-}
-
-/** The positions of a tour as a growing line (x, y in Unreal world units). */
-export function pathView() {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", "0 0 100 100");
-  svg.setAttribute("class", "path-view");
-  svg.dataset.testid = "path-view";
-  const line = document.createElementNS(SVG, "polyline");
-  line.setAttribute("fill", "none");
-  line.setAttribute("stroke", "currentColor");
-  svg.append(line);
-  const note = h("p", { class: "sub" }, "No floor plan for this property: the path is drawn on a blank square.");
-  const points = [];
-  function pointOf(event) {
-    const data = event.event_data ?? {};
-    const position = event.kind === "position" ? data : data.position;
-    if (!position || typeof position.x !== "number" || typeof position.y !== "number") {
-      return null;
-    }
-    return [position.x, position.y];
-  }
-  function draw(upTo = points.length) {
-    const shown = points.slice(0, upTo);
-    if (!shown.length) {
-      line.setAttribute("points", "");
-      return;
-    }
-    const xs = points.map((p) => p[0]);
-    const ys = points.map((p) => p[1]);
-    const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    const span = Math.max(maxX - minX, maxY - minY, 1);
-    line.setAttribute(
-      "points",
-      shown.map(([x, y]) => `${5 + (90 * (x - minX)) / span},${95 - (90 * (y - minY)) / span}`).join(" "),
-    );
-    svg.dataset.points = String(shown.length);
-  }
-  return {
-    element: h("div", {}, svg, note),
-    add(event) {
-      const point = pointOf(event);
-      if (point) {
-        points.push(point);
-        draw();
-      }
-    },
-    points,
-    draw,
-  };
 }
