@@ -388,9 +388,10 @@ def _set_on_termination(lost: asyncio.Event, _connection: object) -> None:
 
 def listen_dsn_for(settings: Settings, database_dsn: str) -> str | None:
     """Where to LISTEN: LIVE_DATABASE_URL, else DATABASE_URL unless it is a transaction pooler
-    (which would not keep the LISTEN); None: poll instead."""
+    (which would not keep the LISTEN): a pooler's address, or prepared statements turned off
+    (DATABASE_STATEMENT_CACHE_SIZE=0, as behind one). None: poll instead."""
     if settings.LIVE_DATABASE_URL is not None:
         return settings.LIVE_DATABASE_URL.get_secret_value()
-    if statement_cache_size_for(database_dsn, None) == 0:
+    if statement_cache_size_for(database_dsn, settings.DATABASE_STATEMENT_CACHE_SIZE) == 0:
         return None
     return database_dsn
