@@ -150,7 +150,29 @@ class Settings(BaseSettings):
     # Events for unknown sessions one project may keep waiting at once (past it, not kept).
     PENDING_EVENTS_MAX_PER_PROJECT: int = Field(default=100_000, ge=0, le=10_000_000)
 
-    @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", mode="before")
+    # The live feed (docs/dashboard.md, "Live"). LIVE_DATABASE_URL: a direct or session-mode
+    # connection for LISTEN (a transaction pooler drops it); unset, DATABASE_URL is used unless
+    # it is a transaction pooler, and then each worker asks the database every
+    # LIVE_POLL_SECONDS instead (docs/operations.md, "Live feed behind a pooler").
+    LIVE_ENABLED: bool = True
+    LIVE_DATABASE_URL: SecretStr | None = None
+    LIVE_POLL_SECONDS: float = Field(default=1.0, gt=0, le=60)
+    # Streams one key may hold open at once, across every worker and replica.
+    LIVE_STREAMS_PER_KEY: int = Field(default=10, ge=1, le=1000)
+    # A stream token (for EventSource, which cannot send headers) is good for this long.
+    LIVE_TOKEN_TTL_SECONDS: float = Field(default=60.0, gt=0, le=3600)
+    # Messages waiting for one viewer; a viewer that falls this far behind is dropped (it
+    # reconnects with Last-Event-ID and misses nothing).
+    LIVE_VIEWER_QUEUE_MAX: int = Field(default=1000, ge=1, le=100_000)
+    # Events a new viewer of a session gets first (the latest ones).
+    LIVE_BACKLOG_MAX_EVENTS: int = Field(default=5000, ge=0, le=100_000)
+    # Tours in progress the project feed lists at most.
+    LIVE_TOURS_MAX: int = Field(default=200, ge=1, le=10_000)
+    LIVE_KEEPALIVE_SECONDS: float = Field(default=15.0, gt=0, le=300)
+    # A stream ends after this long; the browser reconnects (a new token, Last-Event-ID).
+    LIVE_STREAM_MAX_SECONDS: float = Field(default=3600.0, gt=0, le=86_400)
+
+    @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", "LIVE_DATABASE_URL", mode="before")
     @classmethod
     def blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

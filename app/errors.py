@@ -108,3 +108,11 @@ class ErasedError(NexeroError):
         "This customer's data was erased from the project: writes for the customer and its "
         "erased sessions are refused (an admin can lift this)"
     )
+
+
+class StreamLimitError(RateLimitedError):
+    """The key holds as many live streams open as LIVE_STREAMS_PER_KEY allows."""
+
+    def __init__(self, limit: int, retry_after_seconds: int) -> None:
+        super().__init__(retry_after_seconds)
+        self.message = f"This API key has {limit} live streams open already (LIVE_STREAMS_PER_KEY)"

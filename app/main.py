@@ -23,7 +23,17 @@ from app.api.middleware import (
     TrailingSlashMiddleware,
 )
 from app.api.openapi import strict_openapi
-from app.api.v1 import admin, analytics, catalogue, exports, heatmap, mappings, unclaimed, unreal
+from app.api.v1 import (
+    admin,
+    analytics,
+    catalogue,
+    exports,
+    heatmap,
+    live,
+    mappings,
+    unclaimed,
+    unreal,
+)
 from app.config import Settings, get_settings
 from app.db.database import Database
 from app.db.embedded_postgres import EmbeddedPostgres
@@ -37,6 +47,8 @@ from app.services.access.bootstrap import ensure_access
 from app.services.access.keys import KeyVerifier
 from app.services.access.rate_limiter import RateLimiter
 from app.services.ingestion.sweeper import sweep_inactive_sessions
+from app.services.live.hub import LiveHub, listen_dsn_for
+from app.services.live.tokens import StreamTokens
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +102,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             rate_limiter = RateLimiter.from_settings(settings, database)
             cleanup.push_async_callback(rate_limiter.close)
             app.state.rate_limiter = rate_limiter
+        app.state.live_hub = None
+        if settings.LIVE_ENABLED:
+            app.state.stream_tokens = await StreamTokens.load(
+                database, ttl_seconds=settings.LIVE_TOKEN_TTL_SECONDS
+            )
+            live_hub = LiveHub(database, settings, listen_dsn=listen_dsn_for(settings, dsn))
+            live_hub.start()
+            cleanup.push_async_callback(live_hub.close)
+            app.state.live_hub = live_hub
         # A worker that replaced one that died: the dead one's pool no longer counts.
         forget_dead_workers()
         for task in (
@@ -142,6 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(analytics.router)
     app.include_router(catalogue.router)
+    app.include_router(live.router)
     app.include_router(metrics.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)

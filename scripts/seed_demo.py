@@ -1,6 +1,7 @@
 """Seed a running Nexero with a demo of synthetic tours, then say how to open the dashboard.
 
     .venv/bin/python scripts/seed_demo.py --base-url http://127.0.0.1:8000
+    .venv/bin/python scripts/seed_demo.py --live 3 --speed 4   # then 3 tours in real time
 
 The tours come from scripts/tours/generator.py (same seed, same tours) and go through the real
 ingestion API (scripts/tours/upload.py) with an admin key (--api-key, env NEXERO_API_KEY or
@@ -19,9 +20,11 @@ import httpx
 
 if __package__:  # imported as scripts.seed_demo
     from scripts.tours.generator import generate_tours
+    from scripts.tours.play import play_all
     from scripts.tours.upload import TourUploadError, find_api_key, send_tours
 else:  # run as python scripts/seed_demo.py
     from tours.generator import generate_tours
+    from tours.play import play_all
     from tours.upload import TourUploadError, find_api_key, send_tours
 
 KEYS_PATH = "/api/v1/admin/keys"
@@ -35,6 +38,16 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--properties", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--days", type=int, default=14, help="days up to today the tours span")
+    parser.add_argument(
+        "--live",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then play N of the tours in real time, as headsets would (the Live page)",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="with --live: this many times faster"
+    )
     return parser.parse_args(argv)
 
 
@@ -75,6 +88,12 @@ async def seed(arguments: argparse.Namespace) -> int:
             f"(no read-only key created: the admin API answered {created.status_code}); "
             "enter a key with the read scope"
         )
+    if arguments.live:
+        print(f"playing {arguments.live} tours live: open {base_url}/dashboard#/live")
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"X-API-Key": api_key}, timeout=30
+        ) as client:
+            await play_all(client, tours[-arguments.live :], speed=arguments.speed)
     return 0
 
 

@@ -79,6 +79,8 @@ def make_settings(dsn: str, **overrides: Any) -> Settings:
         "RATE_LIMIT_ENABLED": False,
         "SESSION_SWEEP_INTERVAL_SECONDS": 3600,
         "DATABASE_POOL_MAX_SIZE": 5,
+        # Live streams end soon, so that tests reading any route's whole answer finish.
+        "LIVE_STREAM_MAX_SECONDS": 0.5,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -1,6 +1,9 @@
 """API keys are checked before anything else of an /api/ request: its body is not read, parsed
 or validated for a caller without a valid key, who gets 401 whatever the body holds."""
 
+import uuid
+from urllib.parse import parse_qs
+
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -11,6 +14,9 @@ from app.services.access.keys import KeyVerifier
 API_PREFIX = "/api/"
 # The one route an unchanged original Unreal client writes to; a project may take it keyless.
 KEYLESS_ROUTE = ("POST", "/api/v1/unreal/session")
+# The live streams, which a browser's EventSource opens with a stream token in the URL.
+LIVE_PROJECT_PATH = "/api/v1/live"
+LIVE_SESSION_PATH = ("/api/v1/sessions/", "/live")
 
 
 def presented_key(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -45,7 +51,12 @@ class ApiKeyMiddleware:
         verifier: KeyVerifier = scope["app"].state.key_verifier
         key = presented_key(scope["headers"])
         try:
-            if key is None and _is_keyless_route(scope):
+            token = stream_token(scope) if key is None else None
+            if token is not None:
+                caller = scope["app"].state.stream_tokens.verify(
+                    token.text, session_id=token.session_id
+                )
+            elif key is None and _is_keyless_route(scope):
                 caller = await verifier.keyless_caller(client_address(scope))
             else:
                 caller = await verifier.authenticate(key)
@@ -63,6 +74,30 @@ def client_address(scope: Scope) -> str:
     """The client's address (Railway's proxy forwards it; uvicorn trusts it there)."""
     client = scope.get("client")
     return client[0] if client else "unknown"
+
+
+class PresentedToken:
+    def __init__(self, text: str, session_id: uuid.UUID | None) -> None:
+        self.text = text
+        self.session_id = session_id
+
+
+def stream_token(scope: Scope) -> PresentedToken | None:
+    """The stream token of a GET of a live stream (?token=), with the session it opens."""
+    if scope["method"] != "GET" or b"token=" not in scope.get("query_string", b""):
+        return None
+    path = scope["path"].rstrip("/")
+    session_id = None
+    if path != LIVE_PROJECT_PATH:
+        start, end = LIVE_SESSION_PATH
+        if not (path.startswith(start) and path.endswith(end)):
+            return None
+        try:
+            session_id = uuid.UUID(path[len(start) : -len(end)])
+        except ValueError:
+            return None
+    values = parse_qs(scope["query_string"].decode("latin-1")).get("token")
+    return PresentedToken(values[0], session_id) if values else None
 
 
 def _is_keyless_route(scope: Scope) -> bool:

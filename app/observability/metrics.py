@@ -8,6 +8,7 @@ of series stays bounded whatever clients send.
 """
 
 import asyncio
+import contextlib
 import os
 import re
 from bisect import bisect_left
@@ -220,7 +221,10 @@ def forget_dead_workers() -> None:
             pids.add(int(match[1]))
     for pid in pids - {os.getpid()}:
         if not process_is_alive(pid):
-            mark_process_dead(pid, str(METRICS_DIRECTORY))
+            # Workers starting together all forget the same dead one: a file another removed
+            # first is no error (it failed a worker's start-up).
+            with contextlib.suppress(FileNotFoundError):
+                mark_process_dead(pid, str(METRICS_DIRECTORY))
 
 
 def exposition() -> bytes:

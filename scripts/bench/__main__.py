@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from . import database, reference
+from .live_viewers import LiveViewers
 from .load import LoadPlan, LoadResult, run_load
 from .profile import Profiler
 from .report import cpu_ratio, machine, print_summary, ratio, reference_ratios, targets
@@ -118,6 +119,13 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile-scenarios",
         default="batch-100",
         help="comma-separated scenarios to profile with --profile (default batch-100)",
+    )
+    parser.add_argument(
+        "--live-viewers",
+        type=int,
+        default=0,
+        help="after the scenarios, run batch-100 again with this many live session streams "
+        "(and two project feeds) open: batch-100-viewers, with delivery latencies",
     )
     parser.add_argument("--app-dir", type=Path, default=REPO_ROOT, help="where app/ is")
     parser.add_argument(
@@ -299,6 +307,16 @@ class Bench:
                 server=self.reference_server,
             )
 
+    def run_with_viewers(self, count: int) -> None:
+        """batch-100 again, with live viewers reading what it stores."""
+        with LiveViewers(
+            self.server.base_url, self.server.api_key, self.session_ids, count=count
+        ) as viewers:
+            entry = self.measure("batch-100-viewers", self.plan("batch-100", self.server.port))
+            time.sleep(1)  # the last events' deliveries
+            entry["live"] = viewers.summary()
+        print(f"  live viewers: {entry['live']}", file=sys.stderr)
+
     def run_half_load(self) -> None:
         peak = self.results["scenarios"].get("batch-100")
         if peak is None:
@@ -426,6 +444,8 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
                 bench.run_ceiling()
             elif scenario == "half-load":
                 bench.run_half_load()
+        if arguments.live_viewers:
+            bench.run_with_viewers(arguments.live_viewers)
         if arguments.growth:
             bench.run_growth(arguments.growth)
         meta["table"] = asyncio.run(database.table_report(dsn))

@@ -29,6 +29,8 @@ TABLES = (
     "pending_events",
     "erased_customers",
     "erased_sessions",
+    "live_streams",
+    "live_token_secrets",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10

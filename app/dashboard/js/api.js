@@ -131,3 +131,60 @@ function messageFor(status, detail, retryAfterSeconds) {
       return `The server answered ${status}${said ? `: ${said}` : ""}.`;
   }
 }
+
+/**
+ * A stream that EventSource opens without the key: a short-lived token is asked for with the
+ * key in a header (POST /live/token), then carried in the stream's URL. Reconnections after
+ * the token expires ask for a new one and resume after the last event id.
+ */
+export async function openStream(path, { sessionId = null, onMessage, onTrouble }) {
+  let source = null;
+  let lastEventId = null;
+  let closed = false;
+  async function connect() {
+    const key = storedKey();
+    let response;
+    try {
+      response = await fetch(apiUrl("/live/token"), {
+        method: "POST",
+        headers: { "X-API-Key": key ?? "", "Content-Type": "application/json" },
+        body: JSON.stringify(sessionId ? { session_id: sessionId } : {}),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (error) {
+      onTrouble(new ApiError(0, `The server could not be reached (${error.message}).`));
+      return;
+    }
+    if (!response.ok) {
+      onTrouble(await errorOf(response));
+      return;
+    }
+    const { token } = await response.json();
+    if (closed) {
+      return;
+    }
+    source = new EventSource(apiUrl(path, { token, last_event_id: lastEventId }));
+    for (const name of ["tours", "tour", "state", "tour_event"]) {
+      source.addEventListener(name, (event) => {
+        if (event.lastEventId) {
+          lastEventId = event.lastEventId;
+        }
+        onMessage(name, JSON.parse(event.data));
+      });
+    }
+    source.addEventListener("error", () => {
+      // Closed for good (a refusal, or the token expired): start again with a new token.
+      if (source.readyState === EventSource.CLOSED && !closed) {
+        setTimeout(connect, 1000);
+      }
+    });
+  }
+  await connect();
+  return {
+    close() {
+      closed = true;
+      source?.close();
+    },
+  };
+}

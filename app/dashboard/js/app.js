@@ -16,6 +16,7 @@ import {
 import * as customer from "./pages/customer.js";
 import * as data from "./pages/data.js";
 import * as leads from "./pages/leads.js";
+import * as live from "./pages/live.js";
 import * as overview from "./pages/overview.js";
 import * as properties from "./pages/properties.js";
 import * as property from "./pages/property.js";
@@ -29,6 +30,8 @@ const ROUTES = [
   { pattern: /^properties$/, page: "properties", render: properties.render },
   { pattern: /^properties\/(?<id>[^/]+)$/, page: "properties", render: property.render },
   { pattern: /^leads$/, page: "leads", render: leads.render },
+  { pattern: /^live$/, page: "live", render: live.render },
+  { pattern: /^live\/(?<id>[^/]+)$/, page: "live", render: live.renderSession },
   { pattern: /^customers\/(?<id>[^/]+)$/, page: "leads", render: customer.render },
   { pattern: /^data$/, page: "data", render: data.render },
 ];
@@ -83,6 +86,7 @@ async function route() {
   main.hidden = false;
   const ticket = ++renderCount;
   destroyCharts();
+  live.stopLive();
   main.replaceChildren(h("p", { class: "loading" }, "Loading…"));
   main.dataset.state = "loading";
   // Counts renders, so that a reader (or a test) can wait for the one after its click.
@@ -139,6 +143,7 @@ document.getElementById("key-form").addEventListener("submit", (event) => {
 document.getElementById("change-key").addEventListener("click", () => {
   forgetKey();
   destroyCharts();
+  live.stopLive();
   main.replaceChildren();
   updateChrome("", currentPeriod());
   askForKey("Enter the key to use from now on.");

@@ -9,11 +9,13 @@ import * as format from "../format.js";
 import { pageHash } from "../location.js";
 import { notUnderstoodNote, pageLink, statusBadge } from "../widgets.js";
 import { heatmapImage } from "./heatmap.js";
+import { replayPanel } from "./replay.js";
 
 export async function render({ id }) {
   const detail = await getJson(`/sessions/${encodeURIComponent(id)}`);
   const { session } = detail;
   const startMs = Date.parse(session.started_at);
+  const replay = await replayPanel(detail);
   return h(
     "div",
     { dataset: { testid: "page-session", sessionId: session.id } },
@@ -26,6 +28,7 @@ export async function render({ id }) {
     ),
     h("div", { class: "grid" }, factsPanel(detail), pathPanel(detail)),
     h("div", { class: "grid" }, roomsPanel(detail), heatmapPanel(session)),
+    replay,
     timelinePanel(detail, startMs),
   );
 }
