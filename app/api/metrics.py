@@ -18,6 +18,6 @@ async def metrics_exposition(
     caller: Annotated[Caller, Depends(RequireScope(Scope.METRICS))],
 ) -> Response:
     # This worker's latest requests first; the others write theirs every second.
-    metrics.requests.flush()
+    metrics.request_series.flush()
     body = await asyncio.to_thread(metrics.exposition)
     return Response(content=body, media_type=metrics.EXPOSITION_CONTENT_TYPE)

@@ -121,7 +121,7 @@ class RequestContextMiddleware:
                     "key_id": scope["state"].get("key_id"),
                 },
             )
-            metrics.requests.observe(
+            metrics.request_series.observe(
                 route=route, method=scope["method"], status=status, seconds=seconds
             )
             request_id_var.reset(token)
