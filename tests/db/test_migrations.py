@@ -31,6 +31,7 @@ TABLES = (
     "erased_sessions",
     "live_streams",
     "live_token_secrets",
+    "floor_plans",
 )
 SERVICE_ROLE_POLICY = "Allow all for service role"
 LOCK_WAIT_TIMEOUT_SECONDS = 10
