@@ -14,6 +14,9 @@ from typing import Any
 
 # World coordinates a calibration may name: 10,000 km, far beyond any building.
 MAX_WORLD_CM = 1e9
+# Storeys are numbered from the ground floor (0) up; basements are negative.
+MIN_STOREY = -10
+MAX_STOREY = 100
 
 
 class CalibrationError(ValueError):

@@ -53,7 +53,12 @@ class HeatmapSamples(BaseModel):
     used: int = Field(description="Position samples binned into the grid.")
     skipped: int = Field(
         description="Position samples matching the filters that could not be placed: a "
-        "coordinate of the plane missing, not a number or numeric string, or out of range."
+        "coordinate of the plane missing, not a number or numeric string, or out of range "
+        "(and, on a storey with heights, z)."
+    )
+    other_storeys: int = Field(
+        description="Position samples whose z lies outside the heights of the storey shown "
+        "(0 when the storey has no heights): they belong on another storey's plan."
     )
 
 
@@ -62,8 +67,28 @@ class HeatmapFilters(BaseModel):
 
     room: str | None
     session_id: UUID | None
+    storey: int | None = Field(
+        description="The storey whose floor plan (and heights) the heatmap is drawn on."
+    )
     start: datetime | None = Field(serialization_alias="from")
     end: datetime | None = Field(serialization_alias="to")
+
+
+class HeatmapFloorPlan(BaseModel):
+    """The floor plan under the cells: its image, and where world points lie on it."""
+
+    storey: int
+    name: str | None
+    image_url: str = Field(description="The plan's image (read scope).")
+    width: int = Field(description="Image width in pixels.")
+    height: int = Field(description="Image height in pixels.")
+    world_to_pixel: tuple[float, float, float, float, float, float] = Field(
+        description="[a, b, c, d, e, f]: the world point (x, y) in cm lies at pixel "
+        "u = a·x + b·y + c, v = d·x + e·y + f, counted from the image's top-left corner, v "
+        "downwards."
+    )
+    z_min: float | None = Field(description="The lowest z (cm) of the storey, if set.")
+    z_max: float | None = Field(description="The z (cm) where the storey ends, if set.")
 
 
 class HeatmapResponse(BaseModel):
@@ -78,12 +103,30 @@ class HeatmapResponse(BaseModel):
                 "plane": "xy",
                 "axes": ["x", "y"],
                 "unit": "cm",
-                "filters": {"room": "Kitchen", "session_id": None, "from": None, "to": None},
+                "filters": {
+                    "room": "Kitchen",
+                    "session_id": None,
+                    "storey": 0,
+                    "from": None,
+                    "to": None,
+                },
                 "grid": {"origin": [400.0, -500.0], "bin_size": [50.0, 50.0], "shape": [9, 10]},
-                "samples": {"used": 1520, "skipped": 2},
+                "samples": {"used": 1520, "skipped": 2, "other_storeys": 0},
                 "max_count": 61,
                 "cells": [{"i": 0, "j": 3, "count": 12}, {"i": 1, "j": 3, "count": 61}],
                 "counts": None,
+                "floor_plan": {
+                    "storey": 0,
+                    "name": "Ground floor",
+                    "image_url": "/api/v1/properties/prop_villa_001/floor-plans/0/image",
+                    "width": 1600,
+                    "height": 1200,
+                    "world_to_pixel": [0.8, 0.0, 640.0, 0.0, 0.8, 480.0],
+                    "z_min": None,
+                    "z_max": 280.0,
+                },
+                "floor_plan_note": None,
+                "storeys": [0, 1],
             }
         }
     )
@@ -102,3 +145,11 @@ class HeatmapResponse(BaseModel):
     counts: list[list[int]] | None = Field(
         description="layout=dense: counts[j][i] for every cell, shape[1] rows of shape[0]."
     )
+    floor_plan: HeatmapFloorPlan | None = Field(
+        description="The calibrated floor plan the cells lie on (xy plane); None otherwise, "
+        "and floor_plan_note says why."
+    )
+    floor_plan_note: str | None = Field(
+        description="Why there is no floor plan under the cells (None when there is)."
+    )
+    storeys: list[int] = Field(description="The storeys of the property with a floor plan.")

@@ -33,6 +33,8 @@ from app.stores.analytics.dwell import ProjectQueries
 from app.stores.analytics.vocabulary import WHITESPACE_SQL, QueryParameters, VocabularySql
 
 COORDINATES = ("x", "y", "z")
+# The JSON key of the height, as a SQL literal (Unreal is Z-up).
+HEIGHT_KEY = "'z'"
 # A numeric string once trimmed, with an exponent of at most two digits.
 COORDINATE_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,2})?$"
 
@@ -135,22 +137,45 @@ ALL_SAMPLES = """
     ),
 """
 
-# $6/$7 the keys of the two axes, $8 bin size or NULL, $9 bins per axis (when $8 is NULL),
-# $10 max bins per axis, $11 max coordinate magnitude.
-BINNING = f"""
+
+def _coordinates(storey_bounds: tuple[str, str] | None) -> str:
+    """Each sample's two coordinates on the plane ($6, $7), NULL when unusable. With
+    `storey_bounds` (the parameters of z_min and z_max, NULL for no bound), only samples whose z
+    is within [z_min, z_max) keep them; one on another storey is `elsewhere`, and one whose z
+    cannot be read is neither used nor elsewhere: skipped."""
+    height = ""
+    on_storey = "true"
+    elsewhere = "false"
+    if storey_bounds is not None:
+        z_min, z_max = storey_bounds
+        height = f", {coordinate_sql(HEIGHT_KEY)} AS z"
+        on_storey = (
+            f"parsed.z >= coalesce({z_min}::float8, '-infinity') "
+            f"AND parsed.z < coalesce({z_max}::float8, 'infinity')"
+        )
+        elsewhere = f"abs(parsed.z) <= $11 AND NOT ({on_storey})"
+    return f"""
     coordinates AS (
-        SELECT CASE WHEN abs(parsed.u) <= $11 THEN parsed.u END AS u,
-               CASE WHEN abs(parsed.v) <= $11 THEN parsed.v END AS v
+        SELECT CASE WHEN abs(parsed.u) <= $11 AND {on_storey} THEN parsed.u END AS u,
+               CASE WHEN abs(parsed.v) <= $11 AND {on_storey} THEN parsed.v END AS v,
+               {elsewhere} AS elsewhere
         FROM (
             -- OFFSET 0 keeps each coordinate parsed once per row.
-            SELECT {coordinate_sql("$6")} AS u, {coordinate_sql("$7")} AS v
+            SELECT {coordinate_sql("$6")} AS u, {coordinate_sql("$7")} AS v{height}
             FROM samples
             OFFSET 0
         ) AS parsed
     ),
+"""
+
+
+# $6/$7 the keys of the two axes, $8 bin size or NULL, $9 bins per axis (when $8 is NULL),
+# $10 max bins per axis, $11 max coordinate magnitude.
+BINNING = """
     extent AS (
         SELECT count(*) AS total,
                count(*) FILTER (WHERE u IS NOT NULL AND v IS NOT NULL) AS used,
+               count(*) FILTER (WHERE elsewhere) AS elsewhere,
                min(u) FILTER (WHERE v IS NOT NULL) AS min_u,
                max(u) FILTER (WHERE v IS NOT NULL) AS max_u,
                min(v) FILTER (WHERE u IS NOT NULL) AS min_v,
@@ -158,7 +183,7 @@ BINNING = f"""
         FROM coordinates
     ),
     grid AS (
-        SELECT extent.total, extent.used, corner.*,
+        SELECT extent.total, extent.used, extent.elsewhere, corner.*,
                CASE WHEN $8::float8 IS NULL THEN $9::integer::float8
                     ELSE floor((extent.max_u - corner.origin_u) / corner.size_u) + 1
                END AS shape_u,
@@ -190,8 +215,8 @@ BINNING = f"""
           AND grid.shape_u <= $10::integer AND grid.shape_v <= $10::integer
         GROUP BY 1, 2
     )
-SELECT grid.total, grid.used, grid.origin_u, grid.origin_v, grid.size_u, grid.size_v,
-       grid.shape_u, grid.shape_v, listed.i, listed.j, listed.counts
+SELECT grid.total, grid.used, grid.elsewhere, grid.origin_u, grid.origin_v,
+       grid.size_u, grid.size_v, grid.shape_u, grid.shape_v, listed.i, listed.j, listed.counts
 FROM grid
 CROSS JOIN (
     SELECT array_agg(i ORDER BY j, i) AS i, array_agg(j ORDER BY j, i) AS j,
@@ -215,6 +240,9 @@ class BinningQuery:
     start: datetime | None = None
     end: datetime | None = None
     room: str | None = None
+    storey_heights: tuple[float | None, float | None] | None = None
+    """Only samples whose z is within [low, high) (None: unbounded on that side), as on one
+    storey's floor plan; None: every height."""
 
 
 def heatmap_statement(
@@ -239,7 +267,14 @@ def heatmap_statement(
     samples = ALL_SAMPLES
     if query.room is not None:
         samples = _room_samples(vocabulary, parameters.add(query.room))
-    sql = "WITH" + _sessions_and_positions(vocabulary) + samples + BINNING
+    storey_bounds = None
+    if query.storey_heights is not None:
+        storey_bounds = (
+            parameters.add(query.storey_heights[0]),
+            parameters.add(query.storey_heights[1]),
+        )
+    coordinates = _coordinates(storey_bounds)
+    sql = "WITH" + _sessions_and_positions(vocabulary) + samples + coordinates + BINNING
     return sql, parameters.values
 
 
@@ -247,6 +282,8 @@ def heatmap_statement(
 class BinnedPositions:
     samples: int
     """Position samples matching the filters."""
+    elsewhere: int
+    """Those on another storey than the one asked for."""
     used: int
     """Those with both coordinates of the plane usable."""
     origin: tuple[float, float] | None
@@ -283,13 +320,14 @@ class HeatmapStore(ProjectQueries):
         row = await self._connection.fetchrow(sql, *arguments)
         max_bins = query.max_bins
         if not row["used"]:
-            return BinnedPositions(row["total"], 0, None, None, None, [])
+            return BinnedPositions(row["total"], row["elsewhere"], 0, None, None, None, [])
         shape = (row["shape_u"], row["shape_v"])
         cells = None
         if shape[0] <= max_bins and shape[1] <= max_bins:
             cells = list(zip(row["i"] or [], row["j"] or [], row["counts"] or [], strict=True))
         return BinnedPositions(
             samples=row["total"],
+            elsewhere=row["elsewhere"],
             used=row["used"],
             origin=(row["origin_u"], row["origin_v"]),
             bin_size=(row["size_u"], row["size_v"]),

@@ -2,16 +2,19 @@
 
 import asyncio
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS, UNAVAILABLE
+from app.domain.floor_plans import MAX_STOREY, MIN_STOREY
 from app.models.fields import SessionId
 from app.models.heatmap import (
     ColourScale,
     HeatmapCell,
     HeatmapFilters,
+    HeatmapFloorPlan,
     HeatmapGrid,
     HeatmapLayout,
     HeatmapResponse,
@@ -91,6 +94,15 @@ def heatmap_query(
     session_id: Annotated[
         SessionId | None, Query(description="Only this session (one of the property's).")
     ] = None,
+    storey: Annotated[
+        int | None,
+        Query(
+            ge=MIN_STOREY,
+            le=MAX_STOREY,
+            description="Draw on this storey's floor plan (xy plane), counting only samples "
+            "within its heights when it has them. Default: the lowest storey with a plan.",
+        ),
+    ] = None,
 ) -> HeatmapQuery:
     return HeatmapQuery(
         property_id=property_id,
@@ -100,6 +112,7 @@ def heatmap_query(
         room=room,
         session_id=session_id,
         period=period,
+        storey=storey,
     )
 
 
@@ -141,18 +154,44 @@ def heatmap_json(heatmap: Heatmap, layout: HeatmapLayout) -> bytes:
         filters=HeatmapFilters(
             room=query.room.strip() if query.room is not None else None,
             session_id=query.session_id,
+            storey=heatmap.floor_plan.storey if heatmap.floor_plan is not None else None,
             start=query.period.start,
             end=query.period.end,
         ),
         grid=grid,
-        samples=HeatmapSamples(used=heatmap.used, skipped=heatmap.skipped),
+        samples=HeatmapSamples(
+            used=heatmap.used, skipped=heatmap.skipped, other_storeys=heatmap.elsewhere
+        ),
         max_count=heatmap.max_count,
         cells=[HeatmapCell(i=i, j=j, count=count) for i, j, count in heatmap.cells]
         if sparse
         else None,
         counts=None if sparse else heatmap.dense(),
+        floor_plan=floor_plan_json(heatmap),
+        floor_plan_note=heatmap.floor_plan_note,
+        storeys=list(heatmap.storeys),
     )
     return answer.model_dump_json(by_alias=True).encode()
+
+
+def floor_plan_image_url(property_id: str, storey: int) -> str:
+    return f"/api/v1/properties/{quote(property_id, safe='')}/floor-plans/{storey}/image"
+
+
+def floor_plan_json(heatmap: Heatmap) -> HeatmapFloorPlan | None:
+    plan = heatmap.floor_plan
+    if plan is None or plan.calibration is None:
+        return None
+    return HeatmapFloorPlan(
+        storey=plan.storey,
+        name=plan.name,
+        image_url=floor_plan_image_url(plan.property_id, plan.storey),
+        width=plan.width,
+        height=plan.height,
+        world_to_pixel=tuple(plan.calibration.world_to_pixel.as_list()),
+        z_min=plan.z_min,
+        z_max=plan.z_max,
+    )
 
 
 @router.get(

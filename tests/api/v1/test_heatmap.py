@@ -111,7 +111,7 @@ async def test_property_heatmap_counts_every_usable_sample_exactly(client, datas
     assert response.status_code == 200, response.text
     body = response.json()
     # Both sessions: 12 + 2 samples, 4 unreadable. By hand: x from 0 to 310, y from -45 to 60.
-    assert body["samples"] == {"used": 10, "skipped": 4}
+    assert body["samples"] == {"used": 10, "skipped": 4, "other_storeys": 0}
     assert body["grid"] == {"origin": [0.0, -50.0], "bin_size": [50.0, 50.0], "shape": [7, 3]}
     assert cells(body) == [(2, 0, 1), (6, 0, 2), (0, 1, 2), (1, 1, 3), (2, 1, 1), (1, 2, 1)]
     assert body["max_count"] == 3
@@ -125,7 +125,7 @@ async def test_room_holds_the_samples_after_its_latest_place_event(client, datas
     )
     body = response.json()
     # Samples 2, 3, 12, 15 of session 1 and both of session 2; 4 of them unreadable.
-    assert body["samples"] == {"used": 6, "skipped": 4}
+    assert body["samples"] == {"used": 6, "skipped": 4, "other_storeys": 0}
     assert body["grid"] == {"origin": [50.0, -50.0], "bin_size": [50.0, 50.0], "shape": [2, 3]}
     assert cells(body) == [(1, 0, 1), (0, 1, 3), (1, 1, 1), (0, 2, 1)]
     assert body["filters"]["room"] == "Kitchen"
@@ -133,11 +133,11 @@ async def test_room_holds_the_samples_after_its_latest_place_event(client, datas
 
 async def test_zone_exit_ends_a_stay_and_an_unknown_room_has_no_samples(client, dataset):
     balcony = await client.get(heatmap_url(dataset["property"]), params={"room": "Balcony"})
-    assert balcony.json()["samples"] == {"used": 1, "skipped": 0}
+    assert balcony.json()["samples"] == {"used": 1, "skipped": 0, "other_storeys": 0}
     assert cells(balcony.json()) == [(0, 0, 1)]
     nowhere = await client.get(heatmap_url(dataset["property"]), params={"room": "Attic"})
     assert nowhere.status_code == 200
-    assert nowhere.json()["samples"] == {"used": 0, "skipped": 0}
+    assert nowhere.json()["samples"] == {"used": 0, "skipped": 0, "other_storeys": 0}
     assert nowhere.json()["grid"] is None and nowhere.json()["cells"] == []
 
 
@@ -150,7 +150,7 @@ async def test_bins_span_the_extent_and_the_far_edge_joins_the_last_cell(client,
     assert body["grid"] == {"origin": [0.0, -45.0], "bin_size": [155.0, 52.5], "shape": [2, 2]}
     assert body["counts"] == [[2, 2], [4, 0]]
     assert body["cells"] is None
-    assert body["samples"] == {"used": 8, "skipped": 4}
+    assert body["samples"] == {"used": 8, "skipped": 4, "other_storeys": 0}
 
 
 async def test_side_plane_with_one_height_gets_cells_of_one_centimetre(client, dataset):
@@ -161,14 +161,14 @@ async def test_side_plane_with_one_height_gets_cells_of_one_centimetre(client, d
     body = response.json()
     assert body["axes"] == ["x", "z"]
     # Sample 4 has a z but no usable x; sample 5 has an x but no z.
-    assert body["samples"] == {"used": 8, "skipped": 4}
+    assert body["samples"] == {"used": 8, "skipped": 4, "other_storeys": 0}
     assert body["grid"] == {"origin": [0.0, 150.0], "bin_size": [310.0, 1.0], "shape": [1, 1]}
     assert cells(body) == [(0, 0, 8)]
 
 
 async def test_period_selects_the_sessions_that_started_in_it(client, dataset):
     second_only = await client.get(heatmap_url(dataset["property"]), params={"from": iso(99)})
-    assert second_only.json()["samples"] == {"used": 2, "skipped": 0}
+    assert second_only.json()["samples"] == {"used": 2, "skipped": 0, "other_storeys": 0}
     assert second_only.json()["filters"]["from"] == (
         datetime.fromtimestamp(at(99), tz=UTC).isoformat().replace("+00:00", "Z")
     )
@@ -177,9 +177,9 @@ async def test_period_selects_the_sessions_that_started_in_it(client, dataset):
         heatmap_url(dataset["property"]),
         params={"from": iso(-1), "to": iso(99), "room": "Kitchen"},
     )
-    assert first_only.json()["samples"] == {"used": 4, "skipped": 4}
+    assert first_only.json()["samples"] == {"used": 4, "skipped": 4, "other_storeys": 0}
     none = await client.get(heatmap_url(dataset["property"]), params={"to": iso(-1)})
-    assert none.json()["samples"] == {"used": 0, "skipped": 0}
+    assert none.json()["samples"] == {"used": 0, "skipped": 0, "other_storeys": 0}
 
 
 async def test_unknown_property_and_foreign_sessions_answer_404(client, dataset):
@@ -233,7 +233,7 @@ async def test_unreadable_coordinates_are_counted_as_skipped_never_an_error(clie
     response = await client.get(heatmap_url(property_id), params={"bin_size": 10})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["samples"] == {"used": 1, "skipped": len(NASTY_COORDINATES) - 1}
+    assert body["samples"] == {"used": 1, "skipped": len(NASTY_COORDINATES) - 1, "other_storeys": 0}
     assert body["grid"] == {"origin": [70.0, -10.0], "bin_size": [10.0, 10.0], "shape": [1, 1]}
     assert cells(body) == [(0, 0, 1)]
 
@@ -410,7 +410,7 @@ async def test_generated_tours_heatmap_matches_the_samples_sent(tours_project, r
     response = await other.get(heatmap_url(property_id), params=params)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["samples"] == {"used": len(points), "skipped": 0}
+    assert body["samples"] == {"used": len(points), "skipped": 0, "other_storeys": 0}
     assert body["grid"] == {"origin": origin, "bin_size": [40.0, 40.0], "shape": shape}
     assert cells(body) == listed
 
@@ -488,7 +488,7 @@ async def test_heatmaps_read_positions_and_rooms_through_the_projects_mapping(
             answers[str(params)] = (mapped.json(), vocabulary.json())
 
     assert unmapped_first and saved.status_code == 200, saved.text
-    assert before["samples"] == {"used": 0, "skipped": 0}
+    assert before["samples"] == {"used": 0, "skipped": 0, "other_storeys": 0}
     for params, (mapped, vocabulary) in answers.items():
         assert mapped["samples"]["used"] > 0, params
         assert {key: mapped[key] for key in ("samples", "grid", "cells")} == {
