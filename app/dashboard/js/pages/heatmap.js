@@ -36,6 +36,7 @@ export function heatmapImage({ testid, propertyId, query, alt }) {
       image.dataset.bytes = String(blob.size);
       caption.textContent = describe(counts);
       caption.dataset.used = String(counts.samples.used);
+      figure.dataset.floorPlan = counts.floor_plan ? String(counts.floor_plan.storey) : "none";
       figure.dataset.state = "loaded";
     })
     .catch((error) => {
@@ -47,6 +48,21 @@ export function heatmapImage({ testid, propertyId, query, alt }) {
 }
 
 function describe(counts) {
+  return [describeSamples(counts), describePlan(counts)].join(" ");
+}
+
+function describePlan({ floor_plan: plan, floor_plan_note: note, samples }) {
+  if (!plan) {
+    return note;
+  }
+  const name = plan.name ? ` (${plan.name})` : "";
+  const elsewhere = samples.other_storeys
+    ? ` ${format.count(samples.other_storeys)} samples are on other storeys.`
+    : "";
+  return `Drawn over the floor plan of storey ${plan.storey}${name}.${elsewhere}`;
+}
+
+function describeSamples(counts) {
   const { samples, grid } = counts;
   if (!grid) {
     return `No position sample to show (${format.count(samples.skipped)} could not be read).`;

@@ -108,12 +108,17 @@ export async function renderSession({ id }) {
   const events = h("ol", { class: "live-events", dataset: { testid: "live-events" } });
   const status = h("p", { class: "sub", dataset: { testid: "live-status" } }, "Connecting…");
   const path = pathView();
+  let plansAsked = false;
   keep(
     await openStream(`/sessions/${encodeURIComponent(id)}/live`, {
       sessionId: id,
       onMessage(name, data) {
         status.textContent = "Live";
         if (name === "state") {
+          if (!plansAsked) {
+            plansAsked = true;
+            path.usePlansOf(data.tour.property_id);
+          }
           room.textContent = data.tour.current_room ?? format.NONE;
           dwell.textContent = format.duration(data.dwell_seconds);
           rooms.replaceChildren(

@@ -110,6 +110,7 @@ export async function replayPanel(detail) {
   });
   slider.addEventListener("input", () => show(Number(slider.value)));
   show(0);
+  await path.usePlansOf(session.property_id);
   element.dataset.positions = String(moments.length);
   return element;
 }
