@@ -19,11 +19,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 if __package__:  # imported as scripts.seed_demo
+    from scripts.tours.floor_plans import floor_plans
     from scripts.tours.generator import generate_tours
+    from scripts.tours.plan_images import plan_image, upload_plan
     from scripts.tours.play import play_all
     from scripts.tours.upload import TourUploadError, find_api_key, send_tours
 else:  # run as python scripts/seed_demo.py
+    from tours.floor_plans import floor_plans
     from tours.generator import generate_tours
+    from tours.plan_images import plan_image, upload_plan
     from tours.play import play_all
     from tours.upload import TourUploadError, find_api_key, send_tours
 
@@ -78,6 +82,7 @@ async def seed(arguments: argparse.Namespace) -> int:
             f"sent {summary.sessions} sessions and {summary.events} events "
             f"({summary.duplicates} were already stored)"
         )
+        await upload_plans(client, arguments)
         created = await client.post(KEYS_PATH, json={"name": "dashboard demo", "scopes": ["read"]})
     period = f"from={first_day.date().isoformat()}&through={today.date().isoformat()}"
     print(f"open {base_url}/dashboard#/overview?{period}")
@@ -95,6 +100,22 @@ async def seed(arguments: argparse.Namespace) -> int:
         ) as client:
             await play_all(client, tours[-arguments.live :], speed=arguments.speed)
     return 0
+
+
+async def upload_plans(client: httpx.AsyncClient, arguments: argparse.Namespace) -> None:
+    """Each demo property's floor plan, calibrated, so heatmaps and paths are drawn on it."""
+    plans = floor_plans(seed=arguments.seed, properties=arguments.properties).values()
+    try:
+        for plan in plans:
+            await upload_plan(client, plan_image(plan))
+    except httpx.HTTPStatusError as error:
+        print(
+            f"(no floor plans: the admin API answered {error.response.status_code}); the "
+            "heatmaps and paths are drawn on blank axes",
+            file=sys.stderr,
+        )
+        return
+    print(f"uploaded {len(plans)} floor plans, calibrated")
 
 
 if __name__ == "__main__":
