@@ -1,6 +1,7 @@
 """The Live page in real browsers: two tabs, each on its own server (two replicas on one
 database), both show a tour that a third client sends, as it happens."""
 
+import io
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.browser.browsing import CHROMIUM, screenshot
 from tests.conftest import fresh_database
@@ -175,5 +177,94 @@ async def test_a_replay_follows_the_timeline_to_its_end(
     assert await tab.text_content("[data-testid=replay-room]") == "Terrace"
     assert await tab.get_attribute(f"{replay} [data-testid=path-view]", "data-points") == "12"
     await screenshot(tab, artifacts_dir, "replay")
+    assert tab.problems == []
+    await tab.context.close()
+
+
+async def upload_plan(client: httpx.AsyncClient, property_id: str) -> None:
+    """A 400 x 300 plan whose edges are world x -1000 and 1000, y -750 and 750 (5 cm a pixel)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (0, 200, 0)).save(buffer, format="PNG")
+    storey = f"/api/v1/admin/properties/{property_id}/floor-plans/0"
+    uploaded = await client.put(
+        f"{storey}/image", content=buffer.getvalue(), headers={"Content-Type": "image/png"}
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    box = {"left": -1000, "top": -750, "right": 1000, "bottom": 750}
+    placed = await client.put(storey, json={"name": "Ground", "calibration": {"box": box}})
+    assert placed.status_code == 200, placed.text
+
+
+def last_point(points: str) -> tuple[float, float]:
+    u, v = points.split()[-1].split(",")
+    return float(u), float(v)
+
+
+async def test_live_paths_and_replays_are_drawn_over_the_floor_plan(
+    browser: Any, replicas: list[LiveServer], artifacts_dir: Path
+) -> None:
+    property_id = f"planned-{uuid.uuid4().hex[:6]}"
+    path_view = "[data-testid=path-view]"
+    async with httpx.AsyncClient(
+        base_url=replicas[0].base_url, headers={"X-API-Key": TEST_API_KEY}, timeout=30
+    ) as headset:
+        await upload_plan(headset, property_id)
+        session_id = await start_session(headset, property_id=property_id)
+        tab = await open_tab(browser, replicas[1], f"/live/{session_id}")
+        await tab.wait_for_selector(f"{path_view}[data-plan='0']")
+        assert (await tab.text_content("[data-testid=path-note]")).startswith(
+            "Over the floor plan of storey 0 (Ground)"
+        )
+        now = time.time()
+        # World (500, 250) is pixel (300, 200); (-1000, -750) the plan's top-left corner.
+        walk = [(-1000.0, -750.0), (0.0, 0.0), (500.0, 250.0)]
+        await send(
+            headset,
+            session_id,
+            [
+                {
+                    "event_type": "position",
+                    "timestamp": now + step,
+                    "event_data": {"x": x, "y": y, "z": 160},
+                }
+                for step, (x, y) in enumerate(walk)
+            ],
+        )
+        await tab.wait_for_selector(f"{path_view}[data-points='3']")
+        points = await tab.get_attribute(f"{path_view} polyline", "points")
+        assert points == "0,0 200,150 300,200"
+        background = await tab.get_attribute(f"{path_view} image", "href")
+        assert background.startswith("blob:")
+        await screenshot(tab, artifacts_dir, "live-path-over-plan")
+        ended = await headset.post(
+            "/api/v1/unreal/session/end", json={"session_id": session_id, "session_end": now + 5}
+        )
+        assert ended.status_code in (200, 201), ended.text
+    # The replay of the same tour, on the other server, ends where the tour ended.
+    replay = await open_tab_at(browser, replicas[0], f"/sessions/{session_id}")
+    await replay.wait_for_selector(f"[data-testid=replay] {path_view}[data-plan='0']")
+    await replay.select_option("[data-testid=replay-speed]", "16")
+    await replay.click("[data-testid=replay-play]")
+    await replay.wait_for_selector("[data-testid=replay][data-state='ended']")
+    points = await replay.get_attribute(f"[data-testid=replay] {path_view} polyline", "points")
+    assert last_point(points) == (300, 200)
+    for page in (tab, replay):
+        assert page.problems == []
+        await page.context.close()
+
+
+async def test_without_a_floor_plan_the_path_says_so(
+    browser: Any, replicas: list[LiveServer]
+) -> None:
+    async with httpx.AsyncClient(
+        base_url=replicas[0].base_url, headers={"X-API-Key": TEST_API_KEY}, timeout=30
+    ) as headset:
+        session_id = await start_session(headset, property_id=f"bare-{uuid.uuid4().hex[:6]}")
+    tab = await open_tab(browser, replicas[1], f"/live/{session_id}")
+    await tab.wait_for_selector(
+        "[data-testid=path-note]:text('No floor plan for this property: the path is drawn on "
+        "a blank square.')"
+    )
+    assert await tab.get_attribute("[data-testid=path-view]", "data-plan") == "none"
     assert tab.problems == []
     await tab.context.close()
