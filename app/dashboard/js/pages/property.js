@@ -15,9 +15,10 @@ const BIN_CHOICES = [32, 64, 128];
 const DEFAULT_BINS = 64;
 
 export async function render({ id, period, params }) {
-  const [report, properties] = await Promise.all([
+  const [report, properties, plans] = await Promise.all([
     getJson(`/properties/${encodeURIComponent(id)}/report`, { from: period.from, to: period.to }),
     listProperties(period),
+    getJson(`/properties/${encodeURIComponent(id)}/floor-plans`),
   ]);
   const names = properties.properties.map((row) => row.property_id);
   return h(
@@ -32,7 +33,7 @@ export async function render({ id, period, params }) {
     ),
     figureCards(report),
     emptyReason(report),
-    h("div", { class: "grid" }, roomsPanel(report), heatmapPanel(report, period, params)),
+    h("div", { class: "grid" }, roomsPanel(report), heatmapPanel(report, period, params, plans.floor_plans)),
     h(
       "div",
       { class: "grid" },
@@ -215,10 +216,12 @@ function namesPanel(title, testid, list, countTitle, { timed }) {
   );
 }
 
-function heatmapPanel(report, period, params) {
+function heatmapPanel(report, period, params, plans) {
   const room = params.get("room") ?? "";
   const requestedBins = Number.parseInt(params.get("bins") ?? "", 10);
   const bins = BIN_CHOICES.includes(requestedBins) ? requestedBins : DEFAULT_BINS;
+  const storeys = plans.map((plan) => String(plan.storey));
+  const storey = storeys.includes(params.get("storey")) ? params.get("storey") : storeys[0];
   const form = h(
     "form",
     { class: "filters", dataset: { testid: "heatmap-controls" } },
@@ -247,6 +250,24 @@ function heatmapPanel(report, period, params) {
         ),
       ),
     ),
+    storeys.length > 1
+      ? h(
+          "label",
+          {},
+          "Storey",
+          h(
+            "select",
+            { name: "storey", dataset: { testid: "heatmap-storey" } },
+            plans.map((plan) =>
+              h(
+                "option",
+                { value: String(plan.storey), selected: String(plan.storey) === storey },
+                plan.name ? `${plan.storey}: ${plan.name}` : String(plan.storey),
+              ),
+            ),
+          ),
+        )
+      : null,
     h("button", { type: "submit" }, "Redraw"),
   );
   form.addEventListener("submit", (event) => {
@@ -254,6 +275,7 @@ function heatmapPanel(report, period, params) {
     window.location.hash = pageHash(`properties/${encodeURIComponent(report.property_id)}`, {
       room: form.elements.room.value,
       bins: form.elements.bins.value,
+      storey: form.elements.storey?.value,
     });
   });
   return panel(
@@ -263,7 +285,7 @@ function heatmapPanel(report, period, params) {
     heatmapImage({
       testid: "property-heatmap-image",
       propertyId: report.property_id,
-      query: { from: period.from, to: period.to, room: room || null, bins },
+      query: { from: period.from, to: period.to, room: room || null, bins, storey: storey ?? null },
       alt: `Heatmap of position samples in ${room || report.property_id}, seen from above`,
     }),
   );
