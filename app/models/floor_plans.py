@@ -32,7 +32,7 @@ Matrix = Annotated[
     ),
 ]
 PlanName = Annotated[
-    str, AfterValidator(storable_text), Field(min_length=1, max_length=MAX_NAME_LENGTH)
+    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(storable_text)
 ]
 
 
