@@ -397,6 +397,21 @@ async def test_a_calibration_that_cannot_be_exits_1_naming_the_field(
     assert "calibration none" in listed.stdout
 
 
+def upload_plan(cli: CliRunner, project: str, storey: str, image: Path) -> Awaitable[CliRun]:
+    """`floor-plans upload` of `image` as the plan of property "villa"."""
+    return cli(
+        "floor-plans",
+        "upload",
+        "--project",
+        project,
+        "--property",
+        "villa",
+        "--storey",
+        storey,
+        str(image),
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "storey", "words"),
     [
@@ -413,17 +428,7 @@ async def test_an_upload_that_cannot_be_exits_1_and_stores_nothing(
     image = tmp_path / "plan.png"
     image.write_bytes(content)
 
-    run = await cli(
-        "floor-plans",
-        "upload",
-        "--project",
-        project,
-        "--property",
-        "villa",
-        "--storey",
-        storey,
-        str(image),
-    )
+    run = await upload_plan(cli, project, storey, image)
     listed = await cli("floor-plans", "list", "--project", project)
 
     assert run.returncode == 1
@@ -438,17 +443,7 @@ async def test_a_file_past_the_byte_limit_is_refused_without_reading_it_all(
     image = tmp_path / "huge.png"
     image.write_bytes(padded_png(10_485_761))
 
-    run = await cli(
-        "floor-plans",
-        "upload",
-        "--project",
-        project,
-        "--property",
-        "villa",
-        "--storey",
-        "0",
-        str(image),
-    )
+    run = await upload_plan(cli, project, "0", image)
 
     assert run.returncode == 1
     assert "image: is 10485761 bytes, more than FLOOR_PLAN_MAX_BYTES (10485760)" in run.stderr

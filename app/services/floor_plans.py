@@ -4,6 +4,9 @@ change is audited."""
 
 import asyncio
 import uuid
+from typing import Any
+
+import asyncpg
 
 from app.config import Settings
 from app.db.database import Database
@@ -112,11 +115,12 @@ class FloorPlanService:
                 width=encoded.width,
                 height=encoded.height,
             )
-            await AccessStore(connection).audit(
-                project_id=self._project_id,
+            await self._audit(
+                connection,
+                "image_saved",
+                property_id,
+                storey,
                 actor=actor,
-                action="floor_plan.image_saved",
-                target=plan_target(property_id, storey),
                 details={
                     "image_type": encoded.image_type,
                     "width": encoded.width,
@@ -158,11 +162,12 @@ class FloorPlanService:
                 z_min=placement.z_min,
                 z_max=placement.z_max,
             )
-            await AccessStore(connection).audit(
-                project_id=self._project_id,
+            await self._audit(
+                connection,
+                "placed",
+                property_id,
+                storey,
                 actor=actor,
-                action="floor_plan.placed",
-                target=plan_target(property_id, storey),
                 details={
                     "name": placement.name,
                     "calibration": calibration.source if calibration else None,
@@ -170,7 +175,8 @@ class FloorPlanService:
                     "z_max": placement.z_max,
                 },
             )
-        assert placed is not None  # the row is locked: it cannot have gone
+        if placed is None:  # the row is locked: it cannot have gone, but the types do not know
+            raise storey_not_found(storey)
         return placed
 
     async def delete(self, property_id: str, storey: int, *, actor: str) -> None:
@@ -179,13 +185,26 @@ class FloorPlanService:
             deleted = await FloorPlanStore(connection, self._project_id).delete(property_id, storey)
             if not deleted:
                 raise storey_not_found(storey)
-            await AccessStore(connection).audit(
-                project_id=self._project_id,
-                actor=actor,
-                action="floor_plan.deleted",
-                target=plan_target(property_id, storey),
-                details={},
-            )
+            await self._audit(connection, "deleted", property_id, storey, actor=actor, details={})
+
+    async def _audit(
+        self,
+        connection: asyncpg.Connection,
+        action: str,
+        property_id: str,
+        storey: int,
+        *,
+        actor: str,
+        details: dict[str, Any],
+    ) -> None:
+        """An audit entry `floor_plan.<action>` naming the plan as `property <id> storey <n>`."""
+        await AccessStore(connection).audit(
+            project_id=self._project_id,
+            actor=actor,
+            action=f"floor_plan.{action}",
+            target=f"property {property_id} storey {storey}",
+            details=details,
+        )
 
     def _check_where(self, property_id: str, storey: int) -> None:
         """The property and storey a plan may be stored for (the API checks these as it parses
@@ -203,11 +222,6 @@ class FloorPlanService:
             )
         if problems:
             raise InvalidInputError(problems)
-
-
-def plan_target(property_id: str, storey: int) -> str:
-    """How the audit log names a plan."""
-    return f"property {property_id} storey {storey}"
 
 
 def calibration_location(field: str) -> tuple[str | int, ...]:
