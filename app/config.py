@@ -172,6 +172,15 @@ class Settings(BaseSettings):
     # A stream ends after this long; the browser reconnects (a new token, Last-Event-ID).
     LIVE_STREAM_MAX_SECONDS: float = Field(default=3600.0, gt=0, le=86_400)
 
+    # Floor plans (docs/floor-plans.md): an image's bytes (the upload's body limit, for that
+    # route only) and pixels (read from its header before decoding; at most Pillow's own
+    # decompression-bomb limit), and the storeys one property may have plans for. Browsers may
+    # keep a plan image this long before asking again (If-None-Match, 304 when unchanged).
+    FLOOR_PLAN_MAX_BYTES: int = Field(default=10_485_760, ge=1024, le=104_857_600)
+    FLOOR_PLAN_MAX_PIXELS: int = Field(default=40_000_000, ge=1, le=89_478_485)
+    FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY: int = Field(default=20, ge=1, le=111)
+    FLOOR_PLAN_CACHE_SECONDS: int = Field(default=300, ge=0, le=86_400)
+
     @field_validator("NEXERO_BOOTSTRAP_KEY", "REDIS_URL", "LIVE_DATABASE_URL", mode="before")
     @classmethod
     def blank_is_unset(cls, value: object) -> object:

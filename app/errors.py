@@ -45,6 +45,18 @@ class InvalidInputError(NexeroError):
         return cls([FieldProblem(loc=loc, msg=msg)])
 
 
+class UnsupportedMediaTypeError(InvalidInputError):
+    """Input of a type the endpoint does not take (an image that is neither PNG nor JPEG)."""
+
+    status_code = 415
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """Input past a size limit; the message names the limit."""
+
+    status_code = 413
+
+
 class ServiceUnavailableError(NexeroError):
     """Transient trouble: rendered as 503 with Retry-After, so clients retry instead of dropping.
     `cause` names the trouble in the metrics (nexero_unavailable_total)."""

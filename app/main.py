@@ -12,11 +12,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.routing import compile_path
 
 from app.api import dashboard, health, metrics
 from app.api.authentication import ApiKeyMiddleware
 from app.api.errors import nexero_error_response
 from app.api.middleware import (
+    RawBodyRoute,
     RequestBodyMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
@@ -28,6 +30,7 @@ from app.api.v1 import (
     analytics,
     catalogue,
     exports,
+    floor_plans,
     heatmap,
     live,
     mappings,
@@ -44,7 +47,7 @@ from app.observability.logging import configure_logging
 from app.observability.metrics import forget_dead_workers
 from app.observability.metrics import publish_every as publish_metrics_every
 from app.services.access.bootstrap import ensure_access
-from app.services.access.keys import KeyVerifier
+from app.services.access.keys import KeyVerifier, Scope
 from app.services.access.rate_limiter import RateLimiter
 from app.services.ingestion.sweeper import sweep_inactive_sessions
 from app.services.live.hub import LiveHub, listen_dsn_for
@@ -164,6 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analytics.router)
     app.include_router(catalogue.router)
     app.include_router(live.router)
+    app.include_router(floor_plans.router)
+    app.include_router(floor_plans.admin_router)
     app.include_router(metrics.router)
     app.add_exception_handler(NexeroError, nexero_error_response)
     app.add_exception_handler(RequestValidationError, validation_error_response)
@@ -173,6 +178,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestBodyMiddleware,
         max_body_bytes=settings.MAX_BODY_BYTES,
         max_decompressed_bytes=settings.MAX_DECOMPRESSED_BODY_BYTES,
+        raw_routes=[
+            RawBodyRoute(
+                method="PUT",
+                path=compile_path(floor_plans.IMAGE_UPLOAD_PATH)[0],
+                max_bytes=settings.FLOOR_PLAN_MAX_BYTES,
+                limit_name="FLOOR_PLAN_MAX_BYTES",
+                scope=Scope.ADMIN,
+            )
+        ],
     )
     app.add_middleware(TrailingSlashMiddleware)
     app.add_middleware(ApiKeyMiddleware)

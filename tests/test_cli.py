@@ -19,6 +19,7 @@ import pytest
 
 from app.services.access.keys import AccessService
 from tests.conftest import REPO_ROOT, AppFactory
+from tests.floor_plan_images import jpeg, padded_png, png
 from tests.helpers import START
 
 CLI_TIMEOUT_SECONDS = 60
@@ -314,3 +315,135 @@ async def test_a_mapping_file_that_cannot_work_exits_1_and_saves_nothing(
     assert run.returncode == 1
     assert run.stderr.startswith("error: ") and words in run.stderr
     assert json.loads(shown.stdout)["version"] == 0
+
+
+# --- floor plans -----------------------------------------------------------------------------
+
+
+async def test_a_floor_plan_is_uploaded_calibrated_listed_and_deleted_audited_as_cli(
+    cli: CliRunner, access: AccessService, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    project = str((await access.create_project("cli plans", actor="tests")).id)
+    image = tmp_path / "ground.jpg"
+    image.write_bytes(jpeg(200, 100))
+    where = ("--project", project, "--property", "villa 7", "--storey", "-1")
+
+    uploaded = await cli("floor-plans", "upload", *where, str(image))
+    by_points = await cli(
+        "floor-plans",
+        "calibrate",
+        *where,
+        "--points",
+        "0,0=1000,2000;200,0=1000,2400",
+        "--name",
+        "Basement",
+        "--z-range=-400,0",
+    )
+    by_box = await cli("floor-plans", "calibrate", *where, "--box=-1000,500,1000,-500")
+    listed = await cli("floor-plans", "list", "--project", project)
+    deleted = await cli("floor-plans", "delete", *where)
+    after = await cli("floor-plans", "list", "--project", project, "--property", "villa 7")
+
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert uploaded.stdout.startswith("stored the plan of storey -1 of villa 7: jpeg 200x100, ")
+    assert by_points.returncode == 0, by_points.stderr
+    assert "pixels to world [0.0, -2.0, 1000.0, 2.0, 0.0, 2000.0]" in by_points.stdout
+    assert "pixels to world [10.0, 0.0, -1000.0, 0.0, -10.0, 500.0]" in by_box.stdout
+    [line] = listed.stdout.splitlines()
+    assert line.startswith("villa 7  storey  -1  jpeg 200x100  ")
+    assert "calibration box  z -400..0  " in line and line.endswith("  Basement")
+    assert deleted.stdout.strip() == "deleted the plan of storey -1 of villa 7"
+    assert after.stdout == ""
+    actions = await db.fetch(
+        "SELECT action, actor FROM audit_log WHERE project_id = $1 ORDER BY id",
+        uuid.UUID(project),
+    )
+    plan_actions = [row for row in actions if row["action"].startswith("floor_plan")]
+    assert [row["action"] for row in plan_actions] == [
+        "floor_plan.image_saved",
+        "floor_plan.placed",
+        "floor_plan.placed",
+        "floor_plan.deleted",
+    ]
+    assert {row["actor"] for row in plan_actions} == {f"cli ({getpass.getuser()})"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (("--points", "0,0=1,1"), "calibration.points"),
+        (("--points", "0,0=1,1;a,b=2,2"), "--points: must be u1,v1=x1,y1;u2,v2=x2,y2"),
+        (("--points", "0,0=1,1;500,0=2,2"), "calibration.points.1.pixel: must lie on the image"),
+        (("--box", "1,2,3"), "--box: must be LEFT,TOP,RIGHT,BOTTOM"),
+        (("--none", "--z-range", "5,5"), "z_min must be below z_max"),
+        (("--none", "--name", "n" * 201), "name: String should have at most 200 characters"),
+    ],
+    ids=["one-point", "not-numbers", "off-image", "short-box", "flat-heights", "long-name"],
+)
+async def test_a_calibration_that_cannot_be_exits_1_naming_the_field(
+    cli: CliRunner, access: AccessService, tmp_path: Path, arguments: tuple[str, ...], words: str
+) -> None:
+    project = str((await access.create_project("cli bad plans", actor="tests")).id)
+    image = tmp_path / "plan.png"
+    image.write_bytes(png(200, 100))
+    where = ("--project", project, "--property", "villa", "--storey", "0")
+    await cli("floor-plans", "upload", *where, str(image))
+
+    run = await cli("floor-plans", "calibrate", *where, *arguments)
+    listed = await cli("floor-plans", "list", "--project", project)
+
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: ") and words in run.stderr, run.stderr
+    assert "calibration none" in listed.stdout
+
+
+def upload_plan(cli: CliRunner, project: str, storey: str, image: Path) -> Awaitable[CliRun]:
+    """`floor-plans upload` of `image` as the plan of property "villa"."""
+    return cli(
+        "floor-plans",
+        "upload",
+        "--project",
+        project,
+        "--property",
+        "villa",
+        "--storey",
+        storey,
+        str(image),
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "storey", "words"),
+    [
+        (b"GIF89a....", "0", "image: not a PNG or JPEG image (the bytes say: a GIF image)"),
+        (png()[:-30], "0", "image: is not a readable PNG image"),
+        (png(), "101", "storey: must be from -10 to 100"),
+    ],
+    ids=["gif", "truncated", "storey"],
+)
+async def test_an_upload_that_cannot_be_exits_1_and_stores_nothing(
+    cli: CliRunner, access: AccessService, tmp_path: Path, content: bytes, storey: str, words: str
+) -> None:
+    project = str((await access.create_project("cli bad upload", actor="tests")).id)
+    image = tmp_path / "plan.png"
+    image.write_bytes(content)
+
+    run = await upload_plan(cli, project, storey, image)
+    listed = await cli("floor-plans", "list", "--project", project)
+
+    assert run.returncode == 1
+    assert run.stderr.startswith("error: ") and words in run.stderr, run.stderr
+    assert listed.stdout == ""
+
+
+async def test_a_file_past_the_byte_limit_is_refused_without_reading_it_all(
+    cli: CliRunner, access: AccessService, tmp_path: Path
+) -> None:
+    project = str((await access.create_project("cli large plan", actor="tests")).id)
+    image = tmp_path / "huge.png"
+    image.write_bytes(padded_png(10_485_761))
+
+    run = await upload_plan(cli, project, "0", image)
+
+    assert run.returncode == 1
+    assert "image: is 10485761 bytes, more than FLOOR_PLAN_MAX_BYTES (10485760)" in run.stderr

@@ -1,9 +1,11 @@
 """Settings are validated at start-up: a wrong value stops the start with a clear message."""
 
 import pytest
+from PIL import Image
 from pydantic import ValidationError
 
 from app.config import Settings
+from app.domain.floor_plans import MAX_STOREY, MIN_STOREY
 
 
 def settings(**values: object) -> Settings:
@@ -19,6 +21,8 @@ def test_defaults_are_the_documented_limits() -> None:
     assert defaults.MAX_EVENT_DATA_DEPTH == 10
     assert defaults.SESSION_TIMEOUT_MINUTES == 30
     assert defaults.CORS_ORIGINS == []
+    assert defaults.FLOOR_PLAN_MAX_BYTES == 10 * 1_048_576
+    assert defaults.FLOOR_PLAN_MAX_PIXELS == 40_000_000
 
 
 def test_supabase_url_without_database_url_explains_what_to_set() -> None:
@@ -66,6 +70,14 @@ def test_pool_minimum_above_maximum_is_refused() -> None:
         ("CATALOGUE_EXAMPLE_MAX_CHARS", 1001),
         ("CATALOGUE_MAX_TYPES", 10_001),
         ("CATALOGUE_MAX_FIELDS", 1001),
+        ("FLOOR_PLAN_MAX_BYTES", 1023),
+        ("FLOOR_PLAN_MAX_BYTES", 104_857_601),
+        ("FLOOR_PLAN_MAX_PIXELS", 0),
+        ("FLOOR_PLAN_MAX_PIXELS", 89_478_486),
+        ("FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY", 0),
+        ("FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY", 112),
+        ("FLOOR_PLAN_CACHE_SECONDS", -1),
+        ("FLOOR_PLAN_CACHE_SECONDS", 86_401),
         ("LOG_LEVEL", "verbose"),
         ("ENVIRONMENT", "prod"),
     ],
@@ -87,6 +99,26 @@ def test_catalogue_settings_are_taken_at_their_upper_bounds() -> None:
     )
 
     assert configured.CATALOGUE_MAX_EVENTS == 500_000
+
+
+def test_floor_plan_settings_are_taken_at_their_bounds() -> None:
+    """The pixel limit's maximum is Pillow's own decompression-bomb limit (past it, Pillow
+    would refuse or warn before the service's check); 111 storeys are all of -10..100."""
+    highest = settings(
+        FLOOR_PLAN_MAX_BYTES=104_857_600,
+        FLOOR_PLAN_MAX_PIXELS=Image.MAX_IMAGE_PIXELS,
+        FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY=MAX_STOREY - MIN_STOREY + 1,
+        FLOOR_PLAN_CACHE_SECONDS=86_400,
+    )
+    lowest = settings(
+        FLOOR_PLAN_MAX_BYTES=1024,
+        FLOOR_PLAN_MAX_PIXELS=1,
+        FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY=1,
+        FLOOR_PLAN_CACHE_SECONDS=0,
+    )
+
+    assert highest.FLOOR_PLAN_MAX_STOREYS_PER_PROPERTY == 111
+    assert (lowest.FLOOR_PLAN_MAX_BYTES, lowest.FLOOR_PLAN_MAX_PIXELS) == (1024, 1)
 
 
 def test_a_default_catalogue_period_longer_than_its_maximum_is_refused() -> None:

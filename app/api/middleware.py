@@ -7,12 +7,15 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fastapi.routing import iter_route_contexts
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import metrics
 from app.observability.logging import request_id_var
+from app.services.access import keys
 
 logger = logging.getLogger("nexero.request")
 
@@ -228,28 +231,63 @@ class TrailingSlashMiddleware:
         await self.app(scope, receive, send)
 
 
+@dataclass(frozen=True)
+class RawBodyRoute:
+    """A route that takes raw bytes (an image), not JSON: its Content-Type kept, no UTF-8
+    check, and up to `max_bytes` (the setting `limit_name`) for a caller holding `scope`. Other
+    callers get the common limit: a key that may not upload cannot make a worker hold more."""
+
+    method: str
+    path: re.Pattern[str]
+    max_bytes: int
+    limit_name: str
+    scope: keys.Scope
+
+
 class RequestBodyMiddleware:
     """Caps request bodies on the wire and after gzip decompression (413), rejects unknown
     encodings (415), corrupt gzip and invalid UTF-8 (400). The app then sees a plain, bounded
-    body, typed as JSON (the API takes nothing else)."""
+    body, typed as JSON (the API takes nothing else), except on the raw-body routes (image
+    uploads), which have their own limit and keep their bytes and type as sent."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_decompressed_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_decompressed_bytes: int,
+        raw_routes: Sequence[RawBodyRoute] = (),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_decompressed_bytes = max_decompressed_bytes
+        self.raw_routes = raw_routes
+
+    def _raw_route(self, scope: Scope) -> RawBodyRoute | None:
+        for route in self.raw_routes:
+            if scope["method"] == route.method and route.path.fullmatch(scope["path"]):
+                return route
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        raw_route = self._raw_route(scope)
+        max_body_bytes, max_decompressed_bytes = self.max_body_bytes, self.max_decompressed_bytes
+        limit_name = ""
+        caller: keys.Caller | None = scope.get("state", {}).get("caller")
+        if raw_route is not None and caller is not None and raw_route.scope in caller.scopes:
+            max_body_bytes = max_decompressed_bytes = raw_route.max_bytes
+            limit_name = f" ({raw_route.limit_name})"
         headers = dict(scope["headers"])
         encoding = headers.get(b"content-encoding", b"identity").strip().lower()
         if encoding != b"identity" and encoding not in GZIP_ENCODINGS:
             await send_json(send, 415, {"detail": "Content-Encoding must be gzip or identity"})
             return
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(send, "Request body", self.max_body_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            await self._too_large(send, "Request body", max_body_bytes, limit_name)
             return
 
         chunks: list[bytes] = []
@@ -261,8 +299,8 @@ class RequestBodyMiddleware:
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_body_bytes:
-                await self._too_large(send, "Request body", self.max_body_bytes)
+            if received > max_body_bytes:
+                await self._too_large(send, "Request body", max_body_bytes, limit_name)
                 return
             chunks.append(chunk)
             more_body = message.get("more_body", False)
@@ -270,23 +308,24 @@ class RequestBodyMiddleware:
 
         if encoding in GZIP_ENCODINGS:
             try:
-                body = gunzip(body, limit=self.max_decompressed_bytes)
+                body = gunzip(body, limit=max_decompressed_bytes)
             except DecompressedTooLargeError:
                 await self._too_large(
-                    send, "Decompressed request body", self.max_decompressed_bytes
+                    send, "Decompressed request body", max_decompressed_bytes, limit_name
                 )
                 return
             except ValueError as error:
                 await send_json(send, 400, {"detail": f"Request body is {error}"})
                 return
 
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as error:
-            await send_json(
-                send, 400, {"detail": f"Request body is not valid UTF-8 (byte {error.start})"}
-            )
-            return
+        if raw_route is None:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError as error:
+                await send_json(
+                    send, 400, {"detail": f"Request body is not valid UTF-8 (byte {error.start})"}
+                )
+                return
 
         # Updated in place, so that outer middleware sees what routing adds to the scope.
         scope["headers"] = [
@@ -294,7 +333,7 @@ class RequestBodyMiddleware:
             for name, value in scope["headers"]
             if name not in (b"content-encoding", b"content-length")
         ] + [(b"content-length", str(len(body)).encode())]
-        if body:
+        if body and raw_route is None:
             # The API takes nothing but JSON: a body is read as JSON whatever type the client
             # named (Blueprint plugins send text/plain or form types), so a body that is not
             # JSON gets "Invalid JSON" and the reason, not a puzzling type error.
@@ -313,5 +352,7 @@ class RequestBodyMiddleware:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _too_large(send: Send, what: str, limit: int) -> None:
-        await send_json(send, 413, {"detail": f"{what} exceeds the limit of {limit} bytes"})
+    async def _too_large(send: Send, what: str, limit: int, limit_name: str) -> None:
+        await send_json(
+            send, 413, {"detail": f"{what} exceeds the limit of {limit} bytes{limit_name}"}
+        )

@@ -44,6 +44,10 @@ PATH_LABELS = {
     ("/api/v1/properties/{property_id}/report", "property_id"),
     ("/api/v1/properties/{property_id}/heatmap", "property_id"),
     ("/api/v1/properties/{property_id}/heatmap.png", "property_id"),
+    ("/api/v1/properties/{property_id}/floor-plans", "property_id"),
+    ("/api/v1/properties/{property_id}/floor-plans/{storey}/image", "property_id"),
+    ("/api/v1/admin/properties/{property_id}/floor-plans/{storey}/image", "property_id"),
+    ("/api/v1/admin/properties/{property_id}/floor-plans/{storey}", "property_id"),
 }
 HEATMAP_ROOM = {
     ("/api/v1/properties/{property_id}/heatmap", "room"),

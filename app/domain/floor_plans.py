@@ -14,9 +14,10 @@ from typing import Any
 
 # World coordinates a calibration may name: 10,000 km, far beyond any building.
 MAX_WORLD_CM = 1e9
-# Storeys are numbered from the ground floor (0) up; basements are negative.
+# Storeys: 0 is the ground floor, negative numbers are basements.
 MIN_STOREY = -10
 MAX_STOREY = 100
+IMAGE_TYPES = ("png", "jpeg")
 
 
 class CalibrationError(ValueError):
@@ -132,6 +133,54 @@ class Calibration:
         )
         source = {"box": {"left": left, "top": top, "right": right, "bottom": bottom}}
         return cls(pixel_to_world=pixel_to_world, source=source)
+
+
+@dataclass(frozen=True)
+class PointsForm:
+    """A calibration by two reference points, as the admin gives it."""
+
+    points: tuple[ReferencePoint, ReferencePoint]
+    mirrored: bool = False
+
+
+@dataclass(frozen=True)
+class BoxForm:
+    """A calibration by the world coordinates of the image's edges, as the admin gives it."""
+
+    left: float
+    top: float
+    right: float
+    bottom: float
+
+
+CalibrationForm = PointsForm | BoxForm
+
+
+def calibrate(form: CalibrationForm, *, width: int, height: int) -> Calibration:
+    """The calibration the form describes for an image of `width` × `height` pixels."""
+    if isinstance(form, PointsForm):
+        return Calibration.from_points(
+            form.points, mirrored=form.mirrored, width=width, height=height
+        )
+    return Calibration.from_box(
+        left=form.left,
+        top=form.top,
+        right=form.right,
+        bottom=form.bottom,
+        width=width,
+        height=height,
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What an admin says about a storey's plan besides its image: a name, where its pixels
+    lie (None: not calibrated) and the heights it spans (None: unbounded on that side)."""
+
+    name: str | None
+    calibration: CalibrationForm | None
+    z_min: float | None
+    z_max: float | None
 
 
 def _check_pixel(field: str, pixel: tuple[float, float], *, width: int, height: int) -> None:

@@ -41,6 +41,8 @@ class SavedImage:
     calibration_cleared: bool
     """The image replaced one of another size: its calibration no longer applied and was
     removed."""
+    created: bool
+    """The storey had no image before."""
 
 
 class FloorPlanStore:
@@ -85,7 +87,8 @@ class FloorPlanStore:
             )
             SELECT saved.*,
                    coalesce((SELECT calibrated AND (width, height) <> ($6, $7) FROM previous),
-                            false) AS calibration_cleared
+                            false) AS calibration_cleared,
+                   NOT EXISTS (SELECT 1 FROM previous) AS created
             FROM saved
             """,
             self._project_id,
@@ -96,7 +99,35 @@ class FloorPlanStore:
             width,
             height,
         )
-        return SavedImage(plan=_plan(row), calibration_cleared=row["calibration_cleared"])
+        return SavedImage(
+            plan=_plan(row),
+            calibration_cleared=row["calibration_cleared"],
+            created=row["created"],
+        )
+
+    async def lock_property(self, property_id: str) -> None:
+        """Hold, until the transaction ends, the right to add a storey to the property: two
+        uploads at once then cannot both take its last free storey."""
+        await self._connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1::uuid::text || '/' || $2, 0))",
+            self._project_id,
+            property_id,
+        )
+
+    async def plan(self, property_id: str, storey: int, *, for_update: bool) -> FloorPlan | None:
+        """One storey's plan; `for_update`: locked until the transaction ends, so that its
+        image (and size) cannot change under a calibration being made for it."""
+        lock = "FOR UPDATE" if for_update else ""
+        row = await self._connection.fetchrow(
+            f"""
+            SELECT {PLAN_COLUMNS} FROM floor_plans
+            WHERE project_id = $1 AND property_id = $2 AND storey = $3 {lock}
+            """,
+            self._project_id,
+            property_id,
+            storey,
+        )
+        return _plan(row) if row is not None else None
 
     async def place(
         self,

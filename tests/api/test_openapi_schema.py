@@ -83,6 +83,8 @@ def test_what_the_server_refuses_the_period_pattern_refuses(moment: str) -> None
         ("/api/v1/customers/{customer_id}", "customer_id"),
         ("/api/v1/properties/{property_id}/heatmap", "property_id"),
         ("/api/v1/properties/{property_id}/heatmap.png", "property_id"),
+        ("/api/v1/properties/{property_id}/floor-plans", "property_id"),
+        ("/api/v1/properties/{property_id}/floor-plans/{storey}/image", "property_id"),
     ],
 )
 def test_ids_in_paths_hold_no_slash(path: str, name: str) -> None:
