@@ -129,7 +129,9 @@ class FloorPlanPlacementRequest(BaseModel):
         default=None, description="The lowest world z (cm) of the storey; null: unbounded."
     )
     z_max: WorldCentimetres | None = Field(
-        default=None, description="The highest world z (cm) of the storey; null: unbounded."
+        default=None,
+        description="The world z (cm) where the storey ends: a sample at z_max or above is on "
+        "another storey; null: unbounded.",
     )
 
     @model_validator(mode="after")
@@ -218,7 +220,9 @@ class FloorPlanResponse(BaseModel):
         description="As given, with the maps it makes; null: not calibrated."
     )
     z_min: float | None = Field(description="Lowest world z (cm) of the storey; null: unbounded.")
-    z_max: float | None = Field(description="Highest world z (cm) of the storey; null: unbounded.")
+    z_max: float | None = Field(
+        description="The world z (cm) where the storey ends (not part of it); null: unbounded."
+    )
     updated_at: UtcDateTime
 
     @classmethod

@@ -2,7 +2,6 @@
 
 import asyncio
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -10,6 +9,7 @@ from app.api.deps import DatabaseDep, ReadCallerDep, SettingsDep
 from app.api.responses import ACCESS_ERRORS, UNAVAILABLE
 from app.domain.floor_plans import MAX_STOREY, MIN_STOREY
 from app.models.fields import SessionId
+from app.models.floor_plans import image_url
 from app.models.heatmap import (
     ColourScale,
     HeatmapCell,
@@ -174,10 +174,6 @@ def heatmap_json(heatmap: Heatmap, layout: HeatmapLayout) -> bytes:
     return answer.model_dump_json(by_alias=True).encode()
 
 
-def floor_plan_image_url(property_id: str, storey: int) -> str:
-    return f"/api/v1/properties/{quote(property_id, safe='')}/floor-plans/{storey}/image"
-
-
 def floor_plan_json(heatmap: Heatmap) -> HeatmapFloorPlan | None:
     plan = heatmap.floor_plan
     if plan is None or plan.calibration is None:
@@ -185,7 +181,7 @@ def floor_plan_json(heatmap: Heatmap) -> HeatmapFloorPlan | None:
     return HeatmapFloorPlan(
         storey=plan.storey,
         name=plan.name,
-        image_url=floor_plan_image_url(plan.property_id, plan.storey),
+        image_url=image_url(plan.property_id, plan.storey),
         width=plan.width,
         height=plan.height,
         world_to_pixel=tuple(plan.calibration.world_to_pixel.as_list()),

@@ -84,7 +84,9 @@ export function pathView() {
     note.textContent = `Over the floor plan of ${planTitle(plan)}.`;
     if (!images.has(plan.storey)) {
       const path = `/properties/${encodeURIComponent(plan.property_id)}/floor-plans/${plan.storey}/image`;
-      images.set(plan.storey, URL.createObjectURL(await getBlob(path, {}, "image/*")));
+      // The version keeps a replaced plan from being shown from the browser's cache.
+      const image = await getBlob(path, { v: plan.updated_at }, "image/*");
+      images.set(plan.storey, URL.createObjectURL(image));
     }
     if (shownPlan === plan) {
       background.setAttribute("href", images.get(plan.storey));

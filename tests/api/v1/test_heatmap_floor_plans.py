@@ -4,15 +4,11 @@ drawn over the plan's image, and the note when there is no plan to draw on."""
 import io
 import uuid
 
-import asyncpg
 import httpx
 import pytest
 from PIL import Image
 
-from app.domain.floor_plans import Calibration, ReferencePoint
-from app.stores.floor_plans import FloorPlanStore
 from tests.api.v1.test_heatmap import at, heatmap_url, position, send_session
-from tests.conftest import pool_on
 
 PLAN_GREEN = (0, 200, 0)
 PLAN_SIZE = (400, 300)
@@ -24,51 +20,41 @@ def plan_png(colour: tuple[int, int, int] = PLAN_GREEN) -> bytes:
     return buffer.getvalue()
 
 
-async def project_of(db: asyncpg.Connection, session_id: str) -> uuid.UUID:
-    return await db.fetchval(
-        "SELECT project_id FROM vr_sessions WHERE id = $1", uuid.UUID(session_id)
-    )
-
-
 async def add_plan(
-    dsn: str,
-    project_id: uuid.UUID,
+    client: httpx.AsyncClient,
     property_id: str,
     storey: int,
     *,
-    calibration: Calibration | None,
+    calibration: dict | None,
     z_min: float | None = None,
     z_max: float | None = None,
 ) -> None:
-    width, height = PLAN_SIZE
-    async with pool_on(dsn) as database, database.connection() as connection:
-        store = FloorPlanStore(connection, project_id)
-        await store.save_image(
-            property_id, storey, image_type="png", image=plan_png(), width=width, height=height
-        )
-        await store.place(
-            property_id,
-            storey,
-            name=f"Storey {storey}",
-            calibration=calibration,
-            z_min=z_min,
-            z_max=z_max,
-        )
+    """Upload and place a plan through the admin API."""
+    path = f"/api/v1/admin/properties/{property_id}/floor-plans/{storey}"
+    uploaded = await client.put(
+        f"{path}/image", content=plan_png(), headers={"Content-Type": "image/png"}
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    placement = {
+        "name": f"Storey {storey}",
+        "calibration": calibration,
+        "z_min": z_min,
+        "z_max": z_max,
+    }
+    placed = await client.put(path, json=placement)
+    assert placed.status_code == 200, placed.text
 
 
 # The plan's 400 x 300 pixels cover world x from -1000 to 1000 and y from -750 to 750 (5 cm a
 # pixel): world (0, 0) is pixel (200, 150).
-BOX = Calibration.from_box(left=-1000, top=-750, right=1000, bottom=750, width=400, height=300)
+BOX = {"box": {"left": -1000, "top": -750, "right": 1000, "bottom": 750}}
 # The same plan turned a quarter: the image's u runs along world y, its v against world x.
-TURNED = Calibration.from_points(
-    (
-        ReferencePoint(pixel=(0, 0), world=(750, -1000)),
-        ReferencePoint(pixel=(400, 0), world=(750, 1000)),
-    ),
-    mirrored=False,
-    width=400,
-    height=300,
-)
+TURNED = {
+    "points": [
+        {"pixel": [0, 0], "world": [750, -1000]},
+        {"pixel": [400, 0], "world": [750, 1000]},
+    ]
+}
 
 TWO_STOREYS = [
     position(1, x=0, y=0, z=100),  # ground floor
@@ -80,13 +66,12 @@ TWO_STOREYS = [
 
 
 @pytest.fixture(scope="module")
-async def villa(client: httpx.AsyncClient, db: asyncpg.Connection, database_dsn: str) -> str:
+async def villa(client: httpx.AsyncClient) -> str:
     property_id = f"plan_{uuid.uuid4().hex[:8]}"
-    session_id = await send_session(client, property_id, TWO_STOREYS, end=at(10))
-    project_id = await project_of(db, session_id)
-    await add_plan(database_dsn, project_id, property_id, 0, calibration=BOX, z_min=0, z_max=300)
-    await add_plan(database_dsn, project_id, property_id, 1, calibration=BOX, z_min=300, z_max=600)
-    await add_plan(database_dsn, project_id, property_id, 2, calibration=None)
+    await send_session(client, property_id, TWO_STOREYS, end=at(10))
+    await add_plan(client, property_id, 0, calibration=BOX, z_min=0, z_max=300)
+    await add_plan(client, property_id, 1, calibration=BOX, z_min=300, z_max=600)
+    await add_plan(client, property_id, 2, calibration=None)
     return property_id
 
 
@@ -184,13 +169,10 @@ async def test_png_draws_the_cells_over_the_plans_image(client, villa):
     assert green_share(uncalibrated.content) == 0
 
 
-async def test_a_turned_plan_places_world_points_on_its_pixels(client, db, database_dsn):
+async def test_a_turned_plan_places_world_points_on_its_pixels(client):
     property_id = f"turned_{uuid.uuid4().hex[:8]}"
-    session_id = await send_session(
-        client, property_id, [position(1, x=750, y=1000, z=0)], end=at(5)
-    )
-    project_id = await project_of(db, session_id)
-    await add_plan(database_dsn, project_id, property_id, 0, calibration=TURNED)
+    await send_session(client, property_id, [position(1, x=750, y=1000, z=0)], end=at(5))
+    await add_plan(client, property_id, 0, calibration=TURNED)
     body = (await client.get(heatmap_url(property_id))).json()
     a, b, c, d, e, f = body["floor_plan"]["world_to_pixel"]
     # World (750, 1000) is the plan's top-right corner; (750, -1000) its top-left.
