@@ -65,7 +65,7 @@ def plan_image(plan: FloorPlan) -> PlanImage:
     return PlanImage(
         property_id=plan.property_id,
         storey=storey,
-        name=f"{plan.kind.capitalize()}, storey {storey}",
+        name=plan.kind.capitalize(),
         png=buffer.getvalue(),
         box={"left": left, "top": top, "right": right, "bottom": bottom},
         z_min=plan.floor_z,
