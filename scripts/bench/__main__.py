@@ -335,7 +335,8 @@ class Bench:
             pair = {}
             for watched in order:
                 name = f"batch-100-{'viewers' if watched else 'alone'}-{round_number}"
-                entry = self.measure_live(name, self.plan("batch-100", self.server.port), count)
+                plan = self.plan("batch-100", self.server.port)
+                entry = self.measure_live(name, plan, count if watched else 0)
                 pair["with" if watched else "without"] = entry
             pairs.append(pair)
         alone = sum(pair["without"]["requests_per_second"] for pair in pairs) / len(pairs)

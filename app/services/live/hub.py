@@ -41,7 +41,7 @@ REFRESH_MIN_SECONDS = 0.1
 # that took t seconds waits t / SUMMARY_TIME_SHARE before the next (a very long tour's state
 # comes less often rather than costing ingestion more). A project's tour lines likewise.
 SUMMARY_MIN_SECONDS = 1.0
-SUMMARY_TIME_SHARE = 0.02
+SUMMARY_TIME_SHARE = 0.01
 EVENTS_PAGE = 500
 RECONNECT_SECONDS = 1.0
 # A quiet LISTEN connection is probed this often, so a dead one is noticed (and replaced).
