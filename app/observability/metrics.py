@@ -39,7 +39,7 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 # Seconds; a batch of 100 takes a few milliseconds, an export can stream for minutes.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
 # Seconds from an event's request to a live viewer's stream (the goal: within 1 s).
-LIVE_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LIVE_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 # Why an event was not stored, by the field to blame; "database" when PostgreSQL refused it,
 # "malformed" when it was not even an object.
 REJECTION_FIELDS = frozenset({"event_type", "timestamp", "event_data", "event_id", "session_id"})

@@ -136,11 +136,19 @@ def live_cost(pairs: list[dict[str, Any]], half: dict[str, Any]) -> dict[str, An
         )
     without_rate = mean([entry["events_per_second_without"] for entry in rounds])
     with_rate = mean([entry["events_per_second_with"] for entry in rounds])
+    cpu_without = [entry["server_cpu_us_per_event_without"] for entry in rounds]
+    cpu_with = [entry["server_cpu_us_per_event_with"] for entry in rounds]
+    measured = None not in cpu_without + cpu_with
     return {
         "rounds": rounds,
         "events_per_second_without": without_rate,
         "events_per_second_with": with_rate,
         "drop": round(1 - with_rate / without_rate, 4),
+        "server_cpu_us_per_event_without": mean(cpu_without) if measured else None,
+        "server_cpu_us_per_event_with": mean(cpu_with) if measured else None,
+        "server_cpu_increase": (
+            round(mean(cpu_with) / mean(cpu_without) - 1, 4) if measured else None
+        ),
         "half_load": {
             "target_requests_per_second": half.get("target_requests_per_second"),
             "events_per_second": half["events_per_second"],
@@ -161,9 +169,13 @@ def print_live(live: dict[str, Any]) -> None:
             f"{cell(entry['other_cpu_cores_with'], 2)} cores"
         )
         print(f"    {delivery_line(entry['deliveries'])}")
+    increase = live["server_cpu_increase"]
     print(
         f"  mean: {live['events_per_second_without']:,.0f} -> "
-        f"{live['events_per_second_with']:,.0f} events/s ({live['drop']:+.1%} drop)"
+        f"{live['events_per_second_with']:,.0f} events/s ({live['drop']:+.1%} drop); "
+        f"server CPU {cell(live['server_cpu_us_per_event_without'], 1)} -> "
+        f"{cell(live['server_cpu_us_per_event_with'], 1)} us/event "
+        f"({'-' if increase is None else f'{increase:+.1%}'})"
     )
     half = live["half_load"]
     print(
