@@ -277,7 +277,7 @@ class LiveHub:
             watch.summary_pending = True
             await self._send_new_events(watch)
         summary_busy = watch.summary_task is not None and not watch.summary_task.done()
-        if watch.summary_pending and not summary_busy and _due(watch):
+        if watch.summary_pending and not summary_busy and summary_due(watch):
             # In a task of its own: reading the whole tour never holds back its new events.
             watch.summary_pending = False
             watch.summary_task = asyncio.create_task(self._send_state(watch))
@@ -292,7 +292,7 @@ class LiveHub:
             logger.warning("live state not read: database unavailable; retrying")
             return
         finally:
-            _pace(watch, started)
+            pace_summary(watch, started=started)
         if state is not None:
             data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
             self._broadcast(watch, Frame(None, sse_frame("state", data)))
@@ -312,13 +312,13 @@ class LiveHub:
                 break
 
     async def _refresh_project(self, watch: Watch) -> None:
-        if not _due(watch):
+        if not summary_due(watch):
             return
         started = asyncio.get_running_loop().time()
         try:
             await self._send_tours(watch)
         finally:
-            _pace(watch, started)
+            pace_summary(watch, started=started)
 
     async def _send_tours(self, watch: Watch) -> None:
         if watch.everything:
@@ -390,12 +390,12 @@ class LiveHub:
             self.catch_up()
 
 
-def _due(watch: Watch) -> bool:
+def summary_due(watch: Watch) -> bool:
     """Whether the watch's summary may be read again now."""
     return asyncio.get_running_loop().time() >= watch.summary_due_at
 
 
-def _pace(watch: Watch, started: float) -> None:
+def pace_summary(watch: Watch, *, started: float) -> None:
     """The watch's next summary: SUMMARY_MIN_SECONDS after this one started, or later if this
     one took more than SUMMARY_TIME_SHARE of that."""
     took = asyncio.get_running_loop().time() - started
