@@ -70,7 +70,7 @@ async def measure(dsn: str, calls: int) -> dict[str, Any]:
         reader = LiveReader(database)
         reads: dict[str, Callable[[], Awaitable[Any]]] = {
             "session state": lambda: reader.session_state(project_id, session_id),
-            f"tour lines of {len(session_ids)} sessions": lambda: reader.tours(
+            "tour lines of every session": lambda: reader.tours(
                 project_id, session_ids=session_ids, limit=len(session_ids)
             ),
         }
