@@ -39,9 +39,11 @@ REFRESH_MIN_SECONDS = 0.1
 # A session's state (dwell so far per room, current room) reads the whole tour: at most once
 # per SUMMARY_MIN_SECONDS per watched session and worker, however busy the tour, and a read
 # that took t seconds waits t / SUMMARY_TIME_SHARE before the next (a very long tour's state
-# comes less often rather than costing ingestion more). A project's tour lines likewise.
+# comes less often rather than costing ingestion more), but never more than
+# SUMMARY_MAX_SECONDS. A project's tour lines likewise.
 SUMMARY_MIN_SECONDS = 1.0
 SUMMARY_TIME_SHARE = 0.01
+SUMMARY_MAX_SECONDS = 10.0
 EVENTS_PAGE = 500
 RECONNECT_SECONDS = 1.0
 # A quiet LISTEN connection is probed this often, so a dead one is noticed (and replaced).
@@ -291,8 +293,7 @@ class LiveHub:
             watch.summary_pending = True
             logger.warning("live state not read: database unavailable; retrying")
             return
-        finally:
-            pace_summary(watch, started=started)
+        pace_summary(watch, started=started)
         if state is not None:
             data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
             self._broadcast(watch, Frame(None, sse_frame("state", data)))
@@ -315,10 +316,8 @@ class LiveHub:
         if not summary_due(watch):
             return
         started = asyncio.get_running_loop().time()
-        try:
-            await self._send_tours(watch)
-        finally:
-            pace_summary(watch, started=started)
+        await self._send_tours(watch)
+        pace_summary(watch, started=started)
 
     async def _send_tours(self, watch: Watch) -> None:
         if watch.everything:
@@ -396,10 +395,12 @@ def summary_due(watch: Watch) -> bool:
 
 
 def pace_summary(watch: Watch, *, started: float) -> None:
-    """The watch's next summary: SUMMARY_MIN_SECONDS after this one started, or later if this
-    one took more than SUMMARY_TIME_SHARE of that."""
+    """After a summary read that began at `started`: the next SUMMARY_MIN_SECONDS later, or
+    later if this one took more than SUMMARY_TIME_SHARE of that, SUMMARY_MAX_SECONDS at most.
+    (A read that failed sets no pace: it is retried as soon as the database answers.)"""
     took = asyncio.get_running_loop().time() - started
-    watch.summary_due_at = started + max(SUMMARY_MIN_SECONDS, took / SUMMARY_TIME_SHARE)
+    wait = min(SUMMARY_MAX_SECONDS, max(SUMMARY_MIN_SECONDS, took / SUMMARY_TIME_SHARE))
+    watch.summary_due_at = started + wait
 
 
 def _set_on_termination(lost: asyncio.Event, _connection: object) -> None:
