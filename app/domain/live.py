@@ -36,6 +36,8 @@ class LiveEvent:
 
     position: int
     message_json: str
+    received_at: float
+    """When its request arrived, in seconds since the epoch (to time its delivery)."""
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Seconds; a batch of 100 takes a few milliseconds, an export can stream for minutes.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0)
+# Seconds from an event's request to a live viewer's stream (the goal: within 1 s).
+LIVE_DELIVERY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0)
 # Why an event was not stored, by the field to blame; "database" when PostgreSQL refused it,
 # "malformed" when it was not even an object.
 REJECTION_FIELDS = frozenset({"event_type", "timestamp", "event_data", "event_id", "session_id"})
@@ -100,6 +102,18 @@ exports_running = Gauge(
     "nexero_exports_running",
     "Exports streaming now.",
     multiprocess_mode="livesum",
+    registry=None,
+)
+live_viewers_dropped = Counter(
+    "nexero_live_viewers_dropped",
+    "Live streams ended because their viewer fell LIVE_VIEWER_QUEUE_MAX messages behind.",
+    registry=None,
+)
+live_delivery = Histogram(
+    "nexero_live_delivery_seconds",
+    "Time from the arrival of the request that stored an event to its live stream's write of "
+    "it; observed once per write, for the oldest event in it.",
+    buckets=LIVE_DELIVERY_BUCKETS,
     registry=None,
 )
 pool_size = Gauge(

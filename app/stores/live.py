@@ -57,9 +57,12 @@ class LiveEventStore:
         known = parameters.add(sorted(VOCABULARY))
         if after == 0:
             condition = "(e.live_position > 0 OR e.live_position IS NULL)"
+            order = "e.live_position NULLS FIRST, e.timestamp, e.id"
         else:
-            # The index's own condition, so that it serves: a session's new events only.
+            # The index's own condition and order (positions are unique), so that it serves
+            # alone: a session's new events, never the whole session read and sorted.
             condition = f"e.live_position > {parameters.add(after)}"
+            order = "e.live_position"
         rows = await self._connection.fetch(
             f"""
             SELECT coalesce(e.live_position, 0) AS position, json_build_object(
@@ -70,15 +73,16 @@ class LiveEventStore:
                 'timestamp', {utc_text_sql("e.timestamp")},
                 'received_at', {utc_text_sql("e.received_at")},
                 'event_data', e.event_data
-            )::text AS message_json
+            )::text AS message_json,
+            extract(epoch FROM e.received_at)::float8 AS received_at
             FROM tracking_events AS e
             WHERE e.project_id = $1 AND e.session_id = {session} AND {condition}
-            ORDER BY e.live_position NULLS FIRST, e.timestamp, e.id
+            ORDER BY {order}
             LIMIT {parameters.add(limit)}
             """,
             *parameters.values,
         )
-        return [LiveEvent(row["position"], row["message_json"]) for row in rows]
+        return [LiveEvent(*row) for row in rows]
 
     async def position_before_last(self, session_id: UUID, *, count: int) -> int:
         """The position after which the session's last `count` events lie (0: it has no more

@@ -27,10 +27,18 @@ from typing import Any
 import httpx
 
 from . import database, reference
-from .live_viewers import LiveViewers
+from .live_viewers import LiveViewers, delivery_buckets, server_delivery
 from .load import LoadPlan, LoadResult, run_load
 from .profile import Profiler
-from .report import cpu_ratio, machine, print_summary, ratio, reference_ratios, targets
+from .report import (
+    cpu_ratio,
+    live_cost,
+    machine,
+    print_summary,
+    ratio,
+    reference_ratios,
+    targets,
+)
 from .services import (
     AppServer,
     ResourceMonitor,
@@ -124,8 +132,15 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         "--live-viewers",
         type=int,
         default=0,
-        help="after the scenarios, run batch-100 again with this many live session streams "
-        "(and two project feeds) open: batch-100-viewers, with delivery latencies",
+        help="after the scenarios, run batch-100 without and with this many live session "
+        "streams (and two project feeds) open, --live-rounds times in turn, then with them at "
+        "half the rate reached without: the viewers' cost and delivery latencies",
+    )
+    parser.add_argument(
+        "--live-rounds",
+        type=int,
+        default=2,
+        help="pairs of batch-100 runs without and with viewers (default 2; order alternates)",
     )
     parser.add_argument("--app-dir", type=Path, default=REPO_ROOT, help="where app/ is")
     parser.add_argument(
@@ -225,13 +240,15 @@ class Bench:
     ) -> dict[str, Any]:
         """Run one load plan against the service (or `server`) with its workers watched."""
         server = server or self.server
-        application_name = (
-            reference.APPLICATION_NAME if server is self.reference_server else "nexero"
+        application_names = (
+            [reference.APPLICATION_NAME]
+            if server is self.reference_server
+            else database.SERVICE_APPLICATION_NAMES
         )
         monitor = ResourceMonitor(
             server.worker_pids(),
             backend_pids=lambda: (
-                asyncio.run(database.backend_pids(self.dsn, application_name))
+                asyncio.run(database.backend_pids(self.dsn, application_names))
                 if is_local(self.dsn)
                 else []
             ),
@@ -307,15 +324,42 @@ class Bench:
                 server=self.reference_server,
             )
 
-    def run_with_viewers(self, count: int) -> None:
-        """batch-100 again, with live viewers reading what it stores."""
-        with LiveViewers(
-            self.server.base_url, self.server.api_key, self.session_ids, count=count
-        ) as viewers:
-            entry = self.measure("batch-100-viewers", self.plan("batch-100", self.server.port))
+    def run_with_viewers(self, count: int, rounds: int) -> None:
+        """batch-100 without viewers and with `count` session streams and the project feeds,
+        in pairs whose order alternates (so that a drift of the machine or the table's growth
+        favours neither), then with viewers at half the rate reached without them."""
+        asyncio.run(database.analyze_events(self.dsn))
+        pairs = []
+        for round_number in range(1, rounds + 1):
+            order = (False, True) if round_number % 2 else (True, False)
+            pair = {}
+            for watched in order:
+                name = f"batch-100-{'viewers' if watched else 'alone'}-{round_number}"
+                plan = self.plan("batch-100", self.server.port)
+                entry = self.measure_live(name, plan, count if watched else 0)
+                pair["with" if watched else "without"] = entry
+            pairs.append(pair)
+        alone = sum(pair["without"]["requests_per_second"] for pair in pairs) / len(pairs)
+        half = self.plan("half-load", self.server.port, operations_per_second=alone / 2)
+        half_entry = self.measure_live("half-load-viewers", half, count)
+        half_entry["target_requests_per_second"] = round(alone / 2, 1)
+        self.results["live"] = live_cost(pairs, half_entry)
+
+    def measure_live(self, scenario: str, plan: LoadPlan, count: int) -> dict[str, Any]:
+        """One load plan, with `count` session streams and the project feeds open (none with
+        0); with them, the deliveries as the viewers saw them and as the server timed them."""
+        if not count:
+            return self.measure(scenario, plan)
+        server = self.server
+        viewers = LiveViewers(server.base_url, server.api_key, self.session_ids, count=count)
+        with viewers:
+            before = delivery_buckets(server.base_url, server.api_key)
+            entry = self.measure(scenario, plan)
             time.sleep(1)  # the last events' deliveries
-            entry["live"] = viewers.summary()
-        print(f"  live viewers: {entry['live']}", file=sys.stderr)
+            after = delivery_buckets(server.base_url, server.api_key)
+        entry["live"] = {"viewers": viewers.summary(), "server": server_delivery(before, after)}
+        print(f"  {scenario} deliveries: {entry['live']}", file=sys.stderr)
+        return entry
 
     def run_half_load(self) -> None:
         peak = self.results["scenarios"].get("batch-100")
@@ -445,7 +489,7 @@ def run(arguments: argparse.Namespace) -> dict[str, Any]:
             elif scenario == "half-load":
                 bench.run_half_load()
         if arguments.live_viewers:
-            bench.run_with_viewers(arguments.live_viewers)
+            bench.run_with_viewers(arguments.live_viewers, arguments.live_rounds)
         if arguments.growth:
             bench.run_growth(arguments.growth)
         meta["table"] = asyncio.run(database.table_report(dsn))

@@ -247,15 +247,31 @@ async def fill_events(
     }
 
 
-async def backend_pids(dsn: str, application_name: str = "nexero") -> list[int]:
-    """The database backends serving the service (its pools name themselves 'nexero'; the
-    reference's 'nexero-reference')."""
+async def analyze_events(dsn: str) -> None:
+    """Statistics on tracking_events, as a database in service has them (autovacuum has not
+    come by yet in a throw-away database filled seconds ago)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("ANALYZE tracking_events")
+    finally:
+        await connection.close()
+
+
+# The service's backends: its pools' and its workers' LISTEN connections (the live feed).
+SERVICE_APPLICATION_NAMES = ("nexero", "nexero-live")
+
+
+async def backend_pids(
+    dsn: str, application_names: Sequence[str] = SERVICE_APPLICATION_NAMES
+) -> list[int]:
+    """The database backends serving the service (or, given its name, the reference's:
+    'nexero-reference')."""
     connection = await asyncpg.connect(dsn)
     try:
         records = await connection.fetch(
             "SELECT pid FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name = $1",
-            application_name,
+            "WHERE datname = current_database() AND application_name = ANY($1::text[])",
+            list(application_names),
         )
         return [record["pid"] for record in records]
     finally:

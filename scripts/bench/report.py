@@ -103,6 +103,99 @@ def cell(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+def server_cpu_us_per_event(entry: dict[str, Any]) -> float | None:
+    """The service's and its database backends' CPU per event stored, in µs."""
+    server = entry["server"]
+    parts = [server.get("app_cpu_us_per_event"), server.get("db_cpu_us_per_event")]
+    return round(sum(parts), 1) if None not in parts else None
+
+
+def live_cost(pairs: list[dict[str, Any]], half: dict[str, Any]) -> dict[str, Any]:
+    """What live viewers cost batch-100, from pairs of runs without and with them (same run),
+    and how fast they were served, saturated and at half load."""
+
+    def mean(values: list[float]) -> float:
+        return round(sum(values) / len(values), 1)
+
+    rounds = []
+    for pair in pairs:
+        without, with_viewers = pair["without"], pair["with"]
+        rounds.append(
+            {
+                "events_per_second_without": without["events_per_second"],
+                "events_per_second_with": with_viewers["events_per_second"],
+                "drop": round(
+                    1 - with_viewers["events_per_second"] / without["events_per_second"], 4
+                ),
+                "server_cpu_us_per_event_without": server_cpu_us_per_event(without),
+                "server_cpu_us_per_event_with": server_cpu_us_per_event(with_viewers),
+                "other_cpu_cores_without": without["server"].get("other_cpu_cores"),
+                "other_cpu_cores_with": with_viewers["server"].get("other_cpu_cores"),
+                "deliveries": with_viewers["live"],
+            }
+        )
+    without_rate = mean([entry["events_per_second_without"] for entry in rounds])
+    with_rate = mean([entry["events_per_second_with"] for entry in rounds])
+    cpu_without = [entry["server_cpu_us_per_event_without"] for entry in rounds]
+    cpu_with = [entry["server_cpu_us_per_event_with"] for entry in rounds]
+    measured = None not in cpu_without + cpu_with
+    return {
+        "rounds": rounds,
+        "events_per_second_without": without_rate,
+        "events_per_second_with": with_rate,
+        "drop": round(1 - with_rate / without_rate, 4),
+        "server_cpu_us_per_event_without": mean(cpu_without) if measured else None,
+        "server_cpu_us_per_event_with": mean(cpu_with) if measured else None,
+        "server_cpu_increase": (
+            round(mean(cpu_with) / mean(cpu_without) - 1, 4) if measured else None
+        ),
+        "half_load": {
+            "target_requests_per_second": half.get("target_requests_per_second"),
+            "events_per_second": half["events_per_second"],
+            "deliveries": half["live"],
+        },
+    }
+
+
+def print_live(live: dict[str, Any]) -> None:
+    print("\nlive viewers (batch-100 without and with them, same run; order alternates)")
+    for number, entry in enumerate(live["rounds"], start=1):
+        print(
+            f"  round {number}: {entry['events_per_second_without']:,.0f} -> "
+            f"{entry['events_per_second_with']:,.0f} events/s ({entry['drop']:+.1%} drop); "
+            f"server CPU {cell(entry['server_cpu_us_per_event_without'], 1)} -> "
+            f"{cell(entry['server_cpu_us_per_event_with'], 1)} us/event; other "
+            f"{cell(entry['other_cpu_cores_without'], 2)} / "
+            f"{cell(entry['other_cpu_cores_with'], 2)} cores"
+        )
+        print(f"    {delivery_line(entry['deliveries'])}")
+    increase = live["server_cpu_increase"]
+    print(
+        f"  mean: {live['events_per_second_without']:,.0f} -> "
+        f"{live['events_per_second_with']:,.0f} events/s ({live['drop']:+.1%} drop); "
+        f"server CPU {cell(live['server_cpu_us_per_event_without'], 1)} -> "
+        f"{cell(live['server_cpu_us_per_event_with'], 1)} us/event "
+        f"({'-' if increase is None else f'{increase:+.1%}'})"
+    )
+    half = live["half_load"]
+    print(
+        f"  half load ({cell(half['target_requests_per_second'], 1)} req/s due, "
+        f"{half['events_per_second']:,.0f} events/s): {delivery_line(half['deliveries'])}"
+    )
+
+
+def delivery_line(deliveries: dict[str, Any]) -> str:
+    viewers, server = deliveries["viewers"], deliveries["server"]
+    return (
+        f"delivery seen by the viewers p50/p95/p99 {cell(viewers['delivery_p50_seconds'], 3)}/"
+        f"{cell(viewers['delivery_p95_seconds'], 3)}/{cell(viewers['delivery_p99_seconds'], 3)} s "
+        f"({viewers['events_delivered']:,} events, viewers' CPU "
+        f"{cell(viewers['viewer_cpu_cores'], 2)}); server's writes p50/p95/p99 <= "
+        f"{cell(server['p50_at_most_seconds'], 2)}/{cell(server['p95_at_most_seconds'], 2)}/"
+        f"{cell(server['p99_at_most_seconds'], 2)} s"
+    )
+
+
 def print_summary(report: dict[str, Any]) -> None:
     meta = report["meta"]
     machine = meta["machine"]
@@ -157,6 +250,8 @@ def print_summary(report: dict[str, Any]) -> None:
             f"  batch-100 over the COPY ceiling: {cell(report['http_to_ceiling_ratio'], 3)} "
             f"by speed, {cell(report.get('http_to_ceiling_cpu_ratio'), 3)} by CPU per event"
         )
+    if report.get("live"):
+        print_live(report["live"])
     if report["growth"]:
         print("\ngrowth: batch-100 as tracking_events grows")
         for entry in report["growth"]:

@@ -7,12 +7,14 @@ positions follow the session's commit order, so nothing is missed or sent twice.
 feed's messages are whole tour lines: after a reconnection it starts again from the full list."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 
 from app.config import Settings
 from app.errors import NotFoundError, StreamLimitError
 from app.models.live import LiveSessionMessage
+from app.observability import metrics
 from app.services.access.keys import Caller
 from app.services.live.hub import EVENTS_PAGE, Frame, LiveHub, Viewer, now_utc, sse_frame
 
@@ -21,6 +23,9 @@ RETRY_FRAME = b"retry: 1000\n\n"
 SESSION_NOT_FOUND = "Session not found"
 # A comment line: keeps proxies from closing a quiet stream, and finds vanished viewers.
 KEEPALIVE = Frame(None, b": keepalive\n\n")
+# The most frames written at once: what a viewer's queue holds when it is read goes out in one
+# write (one system call, not one per event), up to this many.
+WRITE_MAX_FRAMES = 500
 
 
 class LiveFeed:
@@ -63,8 +68,8 @@ class LiveFeed:
         try:
             yield RETRY_FRAME
             yield await self._hub.tours_frame(self._caller.project_id)
-            async for frame in self._frames(viewer):
-                yield frame.payload
+            async for frames in self._writes(viewer):
+                yield b"".join(frame.payload for frame in frames)
         finally:
             self._hub.leave(viewer)
             self._hub.forget_stream(stream_id)
@@ -92,24 +97,33 @@ class LiveFeed:
                 events = await reader.events_after(
                     project_id, session_id, after=sent, limit=EVENTS_PAGE
                 )
-                for event in events:
-                    yield sse_frame("tour_event", event.message_json, event_id=event.position)
-                    sent = max(sent, event.position)
+                if events:
+                    yield b"".join(
+                        sse_frame("tour_event", event.message_json, event_id=event.position)
+                        for event in events
+                    )
+                    sent = max(sent, events[-1].position)
                 if len(events) < EVENTS_PAGE:
                     break
-            async for frame in self._frames(viewer):
-                if frame.position is not None:
-                    if frame.position <= sent:
-                        continue
-                    sent = frame.position
-                yield frame.payload
+            async for frames in self._writes(viewer):
+                unsent = []
+                for frame in frames:
+                    if frame.position is not None:
+                        if frame.position <= sent:
+                            continue
+                        sent = frame.position
+                    unsent.append(frame)
+                if unsent:
+                    note_delivery(unsent)
+                    yield b"".join(frame.payload for frame in unsent)
         finally:
             self._hub.leave(viewer)
             self._hub.forget_stream(stream_id)
 
-    async def _frames(self, viewer: Viewer) -> AsyncIterator[Frame]:
-        """The viewer's frames, a comment every LIVE_KEEPALIVE_SECONDS when there are none (so
-        a vanished viewer is noticed), until LIVE_STREAM_MAX_SECONDS or it is dropped."""
+    async def _writes(self, viewer: Viewer) -> AsyncIterator[list[Frame]]:
+        """The viewer's frames, as many at once as it has queued (up to WRITE_MAX_FRAMES), a
+        comment every LIVE_KEEPALIVE_SECONDS when there are none (so a vanished viewer is
+        noticed), until LIVE_STREAM_MAX_SECONDS or it is dropped."""
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + self._settings.LIVE_STREAM_MAX_SECONDS
         keepalive = self._settings.LIVE_KEEPALIVE_SECONDS
@@ -122,6 +136,16 @@ class LiveFeed:
                     viewer.queue.get(), timeout=min(keepalive, remaining)
                 )
             except TimeoutError:
-                yield KEEPALIVE
+                yield [KEEPALIVE]
                 continue
-            yield frame
+            frames = [frame]
+            while len(frames) < WRITE_MAX_FRAMES and not viewer.queue.empty():
+                frames.append(viewer.queue.get_nowait())
+            yield frames
+
+
+def note_delivery(frames: list[Frame]) -> None:
+    """Time the oldest event of a write, from its request's arrival (nexero_live_delivery)."""
+    received = [frame.received_at for frame in frames if frame.received_at is not None]
+    if received:
+        metrics.live_delivery.observe(max(0.0, time.time() - min(received)))

@@ -28,6 +28,7 @@ from app.config import Settings
 from app.db.database import Database, redacted, statement_cache_size_for
 from app.errors import ServiceUnavailableError
 from app.models.live import LiveSessionMessage, LiveTourResponse
+from app.observability import metrics
 from app.services.live.reader import LiveReader
 from app.stores.live import LiveStreamStore
 
@@ -35,9 +36,14 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "nexero_live"
 REFRESH_MIN_SECONDS = 0.1
-# A session's state (dwell so far, current room) and a project's tour lines read the whole
-# tour: at most this often per watched session or project and worker, however busy the tour.
+# A session's state (dwell so far per room, current room) reads the whole tour: at most once
+# per SUMMARY_MIN_SECONDS per watched session and worker, however busy the tour, and a read
+# that took t seconds waits t / SUMMARY_TIME_SHARE before the next (a very long tour's state
+# comes less often rather than costing ingestion more), but never more than
+# SUMMARY_MAX_SECONDS. A project's tour lines likewise.
 SUMMARY_MIN_SECONDS = 1.0
+SUMMARY_TIME_SHARE = 0.01
+SUMMARY_MAX_SECONDS = 10.0
 EVENTS_PAGE = 500
 RECONNECT_SECONDS = 1.0
 # A quiet LISTEN connection is probed this often, so a dead one is noticed (and replaced).
@@ -62,6 +68,8 @@ class Frame:
     position: int | None
     """For a session's event: its position (a viewer skips those it has sent already)."""
     payload: bytes
+    received_at: float | None = None
+    """For a session's event: when its request arrived (seconds since the epoch)."""
 
 
 @dataclass(eq=False)
@@ -94,7 +102,7 @@ class Watch:
     everything: bool = False
     """The project's whole list is to be read again (after a gap in notifications)."""
     summary_pending: bool = False
-    summary_at: float = float("-inf")
+    summary_due_at: float = float("-inf")
     task: asyncio.Task[None] | None = None
     summary_task: asyncio.Task[None] | None = None
 
@@ -271,19 +279,21 @@ class LiveHub:
             watch.summary_pending = True
             await self._send_new_events(watch)
         summary_busy = watch.summary_task is not None and not watch.summary_task.done()
-        if watch.summary_pending and not summary_busy and _due(watch):
+        if watch.summary_pending and not summary_busy and summary_due(watch):
             # In a task of its own: reading the whole tour never holds back its new events.
             watch.summary_pending = False
             watch.summary_task = asyncio.create_task(self._send_state(watch))
 
     async def _send_state(self, watch: Watch) -> None:
         assert watch.session_id is not None
+        started = asyncio.get_running_loop().time()
         try:
             state = await self._reader.session_state(watch.project_id, watch.session_id)
         except ServiceUnavailableError:
             watch.summary_pending = True
             logger.warning("live state not read: database unavailable; retrying")
             return
+        pace_summary(watch, started=started)
         if state is not None:
             data = LiveSessionMessage.of(state, server_time=now_utc()).model_dump_json()
             self._broadcast(watch, Frame(None, sse_frame("state", data)))
@@ -296,15 +306,20 @@ class LiveHub:
             )
             for event in events:
                 frame = sse_frame("tour_event", event.message_json, event_id=event.position)
-                self._broadcast(watch, Frame(event.position, frame))
+                self._broadcast(watch, Frame(event.position, frame, event.received_at))
             if events:
                 watch.position = events[-1].position
             if len(events) < EVENTS_PAGE:
                 break
 
     async def _refresh_project(self, watch: Watch) -> None:
-        if not _due(watch):
+        if not summary_due(watch):
             return
+        started = asyncio.get_running_loop().time()
+        await self._send_tours(watch)
+        pace_summary(watch, started=started)
+
+    async def _send_tours(self, watch: Watch) -> None:
         if watch.everything:
             watch.everything = False
             watch.dirty_sessions.clear()
@@ -330,6 +345,7 @@ class LiveHub:
         for viewer in list(watch.viewers):
             if not viewer.offer(frame):
                 logger.info("live viewer dropped: %s frames behind", viewer.queue.maxsize)
+                metrics.live_viewers_dropped.inc()
                 watch.viewers.discard(viewer)
 
     # Hearing of what was stored.
@@ -373,13 +389,18 @@ class LiveHub:
             self.catch_up()
 
 
-def _due(watch: Watch) -> bool:
-    """Whether the watch's summary may be read again now (SUMMARY_MIN_SECONDS)."""
-    now = asyncio.get_running_loop().time()
-    if now - watch.summary_at < SUMMARY_MIN_SECONDS:
-        return False
-    watch.summary_at = now
-    return True
+def summary_due(watch: Watch) -> bool:
+    """Whether the watch's summary may be read again now."""
+    return asyncio.get_running_loop().time() >= watch.summary_due_at
+
+
+def pace_summary(watch: Watch, *, started: float) -> None:
+    """After a summary read that began at `started`: the next SUMMARY_MIN_SECONDS later, or
+    later if this one took more than SUMMARY_TIME_SHARE of that, SUMMARY_MAX_SECONDS at most.
+    (A read that failed sets no pace: it is retried as soon as the database answers.)"""
+    took = asyncio.get_running_loop().time() - started
+    wait = min(SUMMARY_MAX_SECONDS, max(SUMMARY_MIN_SECONDS, took / SUMMARY_TIME_SHARE))
+    watch.summary_due_at = started + wait
 
 
 def _set_on_termination(lost: asyncio.Event, _connection: object) -> None:

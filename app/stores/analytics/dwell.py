@@ -85,6 +85,12 @@ def scope_sql(scope: SessionScope, parameters: QueryParameters, *, alias: str = 
     return " AND ".join(conditions)
 
 
+def place_name_sql(vocabulary: VocabularySql, alias: str) -> str:
+    """The place a place event of `alias` names (NULL when none): its room or its zone."""
+    room, zone = vocabulary.name(alias, "room_name"), vocabulary.name(alias, "zone_name")
+    return f"CASE {vocabulary.kind(alias)} WHEN 'room_view' THEN {room} ELSE {zone} END"
+
+
 def stays_sql(scope: SessionScope, parameters: QueryParameters, vocabulary: VocabularySql) -> str:
     """THE dwell rule (docs/events.md), once, as CTEs for a WITH clause:
 
@@ -99,10 +105,7 @@ def stays_sql(scope: SessionScope, parameters: QueryParameters, vocabulary: Voca
     later of t and the session's start, never negative: every stay lies within its tour, and
     the stays of a session never overlap."""
     kind = vocabulary.kind("e")
-    place_name = (
-        f"CASE {kind} WHEN 'room_view' THEN {vocabulary.name('e', 'room_name')} "
-        f"ELSE {vocabulary.name('e', 'zone_name')} END"
-    )
+    place_name = place_name_sql(vocabulary, "e")
     return f"""
     scoped_sessions AS (
         SELECT {SCOPED_SESSION_COLUMNS}

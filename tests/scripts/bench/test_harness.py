@@ -16,6 +16,9 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 SCENARIOS = ["generator", "single", "sessions", "batch-100", "half-load", "tour", "ceiling"]
+# --live-viewers 1 --live-rounds 1: batch-100 without and with viewers, then half load with them.
+LIVE_SCENARIOS = ["batch-100-alone-1", "batch-100-viewers-1", "half-load-viewers"]
+LIVE_STREAMS = 3
 MAX_REQUESTS = 150
 CONNECTIONS = 4
 BENCH_TIMEOUT_SECONDS = 120
@@ -43,6 +46,10 @@ def bench_run(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict
             str(MAX_REQUESTS),
             "--scenarios",
             ",".join(SCENARIOS),
+            "--live-viewers",
+            "1",
+            "--live-rounds",
+            "1",
             "--output",
             str(output),
         ],
@@ -57,7 +64,7 @@ def bench_run(server_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> dict
 
 def test_every_scenario_is_measured_without_errors(bench_run: dict[str, Any]) -> None:
     scenarios = bench_run["report"]["scenarios"]
-    assert set(scenarios) == set(SCENARIOS) - {"ceiling"}
+    assert set(scenarios) == set(SCENARIOS) - {"ceiling"} | set(LIVE_SCENARIOS)
     for name, entry in scenarios.items():
         assert entry["requests"] > 0, name
         assert entry["errors"] == 0, (name, entry["errors_by_kind"], entry["error_sample"])
@@ -95,7 +102,8 @@ def test_server_resources_are_reported_per_worker(bench_run: dict[str, Any]) -> 
         # The workers did the scenario's work, on this machine's cores.
         assert 0 < server["app_cpu_cores"] <= os.cpu_count(), name
         assert 0 < server["machine_cpu_cores"] <= os.cpu_count(), name
-        assert sum(server["connections_per_worker"]) == CONNECTIONS, name
+        streams = LIVE_STREAMS if "live" in entry else 0
+        assert sum(server["connections_per_worker"]) == CONNECTIONS + streams, name
 
 
 def test_the_reference_runs_the_same_scenarios_beside_nexero(bench_run: dict[str, Any]) -> None:
@@ -140,6 +148,29 @@ def test_half_load_is_paced_at_half_of_the_peak(bench_run: dict[str, Any]) -> No
     scenarios = bench_run["report"]["scenarios"]
     peak = scenarios["batch-100"]["requests_per_second"]
     assert scenarios["half-load"]["target_requests_per_second"] == pytest.approx(peak / 2, 0.01)
+
+
+def test_live_viewers_cost_and_deliveries_are_reported(bench_run: dict[str, Any]) -> None:
+    report = bench_run["report"]
+    live = report["live"]
+    (round_one,) = live["rounds"]
+    scenarios = report["scenarios"]
+    assert (
+        round_one["events_per_second_without"]
+        == (scenarios["batch-100-alone-1"]["events_per_second"])
+    )
+    assert (
+        round_one["events_per_second_with"]
+        == (scenarios["batch-100-viewers-1"]["events_per_second"])
+    )
+    for deliveries in (round_one["deliveries"], live["half_load"]["deliveries"]):
+        viewers, server = deliveries["viewers"], deliveries["server"]
+        assert viewers["viewers"] == LIVE_STREAMS and viewers["errors"] == []
+        # The session stream watches a session the load writes to: it gets events, timed.
+        assert viewers["events_delivered"] > 0 and viewers["messages"] > 0
+        assert 0 <= viewers["delivery_p50_seconds"] <= viewers["delivery_p99_seconds"]
+        assert server["writes"] > 0
+    assert "live viewers" in bench_run["stdout"]
 
 
 def test_targets_and_summary_are_reported(bench_run: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Stream tokens (signed, short-lived, scoped) and viewers (dropped, never waited for, when they
-fall LIVE_VIEWER_QUEUE_MAX messages behind)."""
+"""Stream tokens (signed, short-lived, scoped), viewers (dropped, never waited for, when they
+fall LIVE_VIEWER_QUEUE_MAX messages behind) and the pace of state reads."""
 
 import asyncio
 import time
@@ -9,7 +9,16 @@ import pytest
 
 from app.errors import UnauthorizedError
 from app.services.access.keys import Caller, Scope
-from app.services.live.hub import Frame, Viewer
+from app.services.live.hub import (
+    SUMMARY_MAX_SECONDS,
+    SUMMARY_MIN_SECONDS,
+    SUMMARY_TIME_SHARE,
+    Frame,
+    Viewer,
+    Watch,
+    pace_summary,
+    summary_due,
+)
 from app.services.live.tokens import StreamTokens
 
 CALLER = Caller(
@@ -63,3 +72,20 @@ def test_a_viewer_takes_up_to_its_queue_and_is_dropped_past_it() -> None:
     assert not viewer.offer(Frame(3, b"c"))
     assert viewer.dropped
     assert [viewer.queue.get_nowait().position for _ in range(2)] == [1, 2]
+
+
+async def test_a_slow_state_read_puts_off_the_next_until_it_took_its_share_of_the_time() -> None:
+    watch = Watch(uuid.uuid4(), uuid.uuid4())
+    assert summary_due(watch)
+    now = asyncio.get_running_loop().time()
+    # Quick reads: the next at most once per SUMMARY_MIN_SECONDS.
+    pace_summary(watch, started=now)
+    assert watch.summary_due_at == pytest.approx(now + SUMMARY_MIN_SECONDS, abs=0.5)
+    assert not summary_due(watch)
+    # A read that took 5% of that: the next waits until it took SUMMARY_TIME_SHARE (1%).
+    took = 0.05 * SUMMARY_MIN_SECONDS
+    pace_summary(watch, started=now - took)
+    assert watch.summary_due_at >= now - took + took / SUMMARY_TIME_SHARE
+    # However slow a read (a database under strain), the next comes within SUMMARY_MAX_SECONDS.
+    pace_summary(watch, started=now - 60)
+    assert watch.summary_due_at == now - 60 + SUMMARY_MAX_SECONDS
