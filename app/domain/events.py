@@ -11,7 +11,7 @@ EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
 
 class EventRow(NamedTuple):
     """One validated event, ready to store; event_data is already serialized JSON text. A
-    named tuple: built once per event, for a third of a frozen dataclass's cost."""
+    named tuple: built once per event, for half a frozen dataclass's cost."""
 
     event_id: UUID
     content_id: UUID
