@@ -56,12 +56,17 @@ def event_ctes(
     )"""
 
 
-def insert_result_sql(*, max_future: str) -> str:
-    """What both inserts answer: the ids stored, and the rows whose server time is not
+def insert_result_sql(*, max_future: str, event_ids: str) -> str:
+    """What both inserts answer: the ids stored (none when every row of `event_ids` was: then
+    there is nothing to look up, the common case), and the rows whose server time is not
     plausible (possible only when the session's clock offset, not the request's own, converted
     them: the service checked the rest)."""
     return f"""
-    ARRAY(SELECT event_id FROM inserted) AS inserted_ids,
+    (SELECT count(*) FROM inserted) = cardinality({event_ids}::uuid[]) AS inserted_all,
+    ARRAY(
+        SELECT event_id FROM inserted
+        WHERE (SELECT count(*) FROM inserted) < cardinality({event_ids}::uuid[])
+    ) AS inserted_ids,
     ARRAY(
         SELECT event_id FROM batch
         WHERE NOT (server_time >= '{EARLIEST_PLAUSIBLE.isoformat()}'
@@ -72,7 +77,7 @@ def insert_result_sql(*, max_future: str) -> str:
 # In a transaction, with the offset known ($3): the transactional path and its row-by-row retry.
 INSERT_EVENTS_SQL = f"""
     WITH {event_ctes(first_parameter=4, offset_sql="$3::interval")}
-    SELECT {insert_result_sql(max_future="$4")}
+    SELECT {insert_result_sql(max_future="$4", event_ids="$6")}
 """
 # The fast path: the session's activity and its events in one statement, so one round trip and
 # no explicit transaction (a statement is atomic on its own). Nothing is inserted unless the
@@ -93,17 +98,20 @@ INSERT_EVENTS_WITH_ACTIVITY_SQL = f"""
            EXISTS (
                SELECT 1 FROM touched WHERE clock_offset IS NULL AND $4::interval IS NOT NULL
            ) AS needs_clock_offset,
-           {insert_result_sql(max_future="$5")}
+           {insert_result_sql(max_future="$5", event_ids="$7")}
 """
 
 
 @dataclass
 class InsertOutcome:
     inserted_ids: set[UUID]
+    """The ids stored, when some row was not (else empty: see inserted_all)."""
     implausible_ids: set[UUID]
     """Rows not stored because their server time is not plausible."""
     refused: dict[int, str] = field(default_factory=dict)
     """Request index -> PostgreSQL's reason, for rows the database would not take."""
+    inserted_all: bool = False
+    """Every row given was stored: the common case, answered without a list of ids."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,9 @@ def _columns(rows: Sequence[EventRow]) -> tuple[list, ...]:
 
 def _outcome(record: asyncpg.Record) -> InsertOutcome:
     return InsertOutcome(
-        inserted_ids=set(record["inserted_ids"]), implausible_ids=set(record["implausible_ids"])
+        inserted_ids=set(record["inserted_ids"]),
+        implausible_ids=set(record["implausible_ids"]),
+        inserted_all=record["inserted_all"],
     )
 
 
@@ -175,7 +185,7 @@ class EventStore:
                     raise
                 outcome.refused[index] = describe_rejection(error)
                 continue
-            outcome.inserted_ids |= stored.inserted_ids
+            outcome.inserted_ids |= {row.event_id} if stored.inserted_all else stored.inserted_ids
             outcome.implausible_ids |= stored.implausible_ids
         return outcome
 

@@ -419,6 +419,7 @@ class Bench:
                     "events_per_second": entry["events_per_second"],
                     "wall_us_per_event": round(1e6 * seconds / events, 2),
                     "server_cpu_us_per_event": round(1e6 * cpu * seconds / events, 2),
+                    "db_cpu_us_per_event": server.get("db_cpu_us_per_event"),
                     "p99_ms": entry["latency_ms"]["p99"],
                 }
             )

@@ -22,6 +22,8 @@ BATCH_SHARE_OF_REFERENCE = 0.65
 BATCH_SHARE_OF_CEILING = 0.75
 REQUEST_SHARE_OF_REFERENCE = 0.8
 APP_CPU_US_PER_BATCHED_EVENT = 20
+# The growth run: batch-100 on the largest table at least this share of it on the smallest.
+GROWTH_END_OVER_START = 0.9
 # What each scenario is measured by when compared with the reference.
 REFERENCE_MEASURES = {
     "trivial": "requests_per_second",
@@ -71,6 +73,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         at_least("sessions/s (start+end)", sessions["sessions_per_second"], SESSIONS_PER_SECOND)
     if half := scenarios.get("half-load"):
         below("p99 at half of peak (ms)", half["latency_ms"]["p99"], HALF_LOAD_P99_MS)
+    if (change := growth_change(report)) is not None:
+        at_least("growth: events/s end / start", change["events_per_second"], GROWTH_END_OVER_START)
     peaks = [
         entry["server"]["peak_rss_mb_per_worker"]
         for entry in scenarios.values()
@@ -93,6 +97,28 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         }
     )
     return rows
+
+
+def growth_change(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The growth run's largest table over its smallest: events/s, and the server's and the
+    database's CPU per event (steadier than speed on a shared machine)."""
+    growth = report.get("growth") or []
+    if len(growth) < 2:
+        return None
+    start, end = growth[0], growth[-1]
+
+    def over(key: str) -> float | None:
+        if not start.get(key) or end.get(key) is None:
+            return None
+        return round(end[key] / start[key], 3)
+
+    return {
+        "from_rows": start["table_rows"],
+        "to_rows": end["table_rows"],
+        "events_per_second": over("events_per_second"),
+        "server_cpu_us_per_event": over("server_cpu_us_per_event"),
+        "db_cpu_us_per_event": over("db_cpu_us_per_event"),
+    }
 
 
 def cell(value: Any, digits: int = 0) -> str:
@@ -258,8 +284,16 @@ def print_summary(report: dict[str, Any]) -> None:
             print(
                 f"  {entry['table_rows']:>10,} rows: {entry['events_per_second']:>9,.0f} events/s, "
                 f"{entry['wall_us_per_event']:>6} us/event wall, "
-                f"{entry['server_cpu_us_per_event']:>6} us/event server CPU, "
-                f"p99 {entry['p99_ms']} ms"
+                f"{entry['server_cpu_us_per_event']:>6} us/event server CPU "
+                f"({cell(entry.get('db_cpu_us_per_event'), 1)} database), "
+                f"p99 {entry['p99_ms']} ms, filled in {entry['fill']['seconds']} s"
+            )
+        if (change := growth_change(report)) is not None:
+            print(
+                f"  {change['to_rows']:,} rows over {change['from_rows']:,}: events/s "
+                f"{cell(change['events_per_second'], 3)}, server CPU per event "
+                f"{cell(change['server_cpu_us_per_event'], 3)}, database CPU per event "
+                f"{cell(change['db_cpu_us_per_event'], 3)}"
             )
     if report["targets"]:
         print("\ntargets")

@@ -69,6 +69,8 @@ def canonical_json(event_data: dict[str, Any]) -> tuple[str, int]:
         raise EventInvalidError(
             "event_data", "contains a non-finite number (NaN or Infinity)"
         ) from None
+    if text.isascii():  # nearly always: its size is its length, without encoding it
+        return text, len(text)
     try:
         return text, len(text.encode())
     except UnicodeEncodeError:

@@ -1,7 +1,6 @@
 """Event ingestion: validate each event on its own, store the valid ones in one statement, and
 account for every event: stored, duplicate, or rejected with its reason."""
 
-import functools
 import hashlib
 import uuid
 from collections.abc import Sequence
@@ -93,7 +92,7 @@ class TrackingService:
         (the last two are also kept in rejected_events, like a batch's)."""
         clock = await self._clock(request.sent_at, times=[request.timestamp])
         try:
-            row = self._to_row(request, session_id=request.session_id, clock=clock)
+            row = self._to_row(request, session_text=str(request.session_id), clock=clock)
         except EventInvalidError as error:
             raise InvalidInputError.single(
                 "body", error.field or "event", msg=error.reason
@@ -133,9 +132,10 @@ class TrackingService:
         rows: dict[int, EventRow] = {}
         first_index_of: dict[uuid.UUID, int] = {}
         repeats: dict[int, int] = {}  # index -> index of the same event_id earlier in the batch
+        session_text = str(request.session_id)
         for index, event in events.items():
             try:
-                row = self._to_row(event, session_id=request.session_id, clock=clock)
+                row = self._to_row(event, session_text=session_text, clock=clock)
             except EventInvalidError as error:
                 fates[index] = Fate("rejected", error.reason, error.field)
                 continue
@@ -276,9 +276,9 @@ class TrackingService:
             self._database, self._settings, self._project_id, times=times, sent_at=sent_at
         )
 
-    def _to_row(
-        self, event: TrackingEvent, *, session_id: uuid.UUID, clock: RequestClock
-    ) -> EventRow:
+    def _to_row(self, event: TrackingEvent, *, session_text: str, clock: RequestClock) -> EventRow:
+        """The event as stored; `session_text` is its session's id as text (what the content
+        hash reads), written once per request rather than once per event."""
         type_limit = self._settings.MAX_EVENT_TYPE_LENGTH
         if len(event.event_type) > type_limit:
             raise EventInvalidError("event_type", f"is longer than {type_limit} characters")
@@ -295,8 +295,7 @@ class TrackingService:
         except ImplausibleTimeError as error:
             raise EventInvalidError("timestamp", str(error)) from None
         content_id = content_id_of(
-            f"{_text_of(session_id)}|{event.event_type}|{event.timestamp.isoformat()}|"
-            f"{event_data_json}"
+            f"{session_text}|{event.event_type}|{event.timestamp.isoformat()}|{event_data_json}"
         )
         return EventRow(
             event_id=self._client_event_id(event.event_id) or content_id,
@@ -325,12 +324,6 @@ class TrackingService:
             return uuid.uuid5(CLIENT_ID_NAMESPACE, text)
 
 
-@functools.lru_cache(maxsize=256)
-def _text_of(session_id: uuid.UUID) -> str:
-    """A session id's text, written once per batch rather than once per event."""
-    return str(session_id)
-
-
 def content_id_of(name: str) -> uuid.UUID:
     """uuid.uuid5(CONTENT_ID_NAMESPACE, name), bit for bit (the stored content hashes of
     retries sent across a deploy must match), without uuid.UUID's pure-Python constructor."""
@@ -352,6 +345,8 @@ async def _fates_after_insert(
     """What became of each row after an insert: stored, refused by PostgreSQL, implausible once
     converted with `offset`, or (its id was stored already) a retry or an id reused for a
     different event. Also returns the content stored under the ids that were not inserted."""
+    if outcome.inserted_all:
+        return dict.fromkeys((index for index, _ in rows), STORED), {}
     fates: dict[int, Fate] = {}
     not_inserted: list[tuple[int, EventRow]] = []
     for index, row in rows:
@@ -473,11 +468,11 @@ def _batch_result(
     received_at: datetime,
 ) -> BatchResult:
     result = BatchResult(total=len(request.events), received_at=received_at)
-    for index in sorted(fates):
+    not_stored = sorted(index for index, fate in fates.items() if fate.kind != "stored")
+    result.stored = len(fates) - len(not_stored)
+    for index in not_stored:
         fate = fates[index]
-        if fate.kind == "stored":
-            result.stored += 1
-        elif fate.kind == "duplicate":
+        if fate.kind == "duplicate":
             result.duplicates.append((index, rows[index].event_id))
         else:
             result.rejections.append(

@@ -13,6 +13,7 @@ import asyncpg
 import psutil
 import pytest
 
+from scripts.bench.report import growth_change, targets
 from tests.conftest import REPO_ROOT
 
 SCENARIOS = ["generator", "single", "sessions", "batch-100", "half-load", "tour", "ceiling"]
@@ -209,3 +210,29 @@ async def test_what_the_bench_started_is_stopped(
     finally:
         await connection.close()
     assert not exists
+
+
+def test_growth_compares_the_largest_table_with_the_smallest() -> None:
+    slices = [
+        {"table_rows": size, "events_per_second": speed, "server_cpu_us_per_event": cpu}
+        | {"db_cpu_us_per_event": database_cpu}
+        for size, speed, cpu, database_cpu in (
+            (0, 20_000.0, 50.0, 25.0),
+            (1_000_000, 19_000.0, 52.0, 26.0),
+            (5_000_000, 17_000.0, 60.0, 30.0),
+        )
+    ]
+    report = {"scenarios": {}, "growth": slices}
+
+    change = growth_change(report)
+    verdict = next(row for row in targets(report) if row["target"].startswith("growth"))
+
+    assert change == {
+        "from_rows": 0,
+        "to_rows": 5_000_000,
+        "events_per_second": 0.85,
+        "server_cpu_us_per_event": 1.2,
+        "db_cpu_us_per_event": 1.2,
+    }
+    assert verdict["measured"] == 0.85 and verdict["met"] is False
+    assert growth_change({"growth": slices[:1]}) is None
