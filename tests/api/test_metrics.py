@@ -257,7 +257,9 @@ async def test_a_dead_workers_pool_is_dropped_and_its_counters_kept(
 
     assert not (directory / f"gauge_livesum_{pid}.db").exists()
     assert (directory / f"counter_{pid}.db").exists()
-    assert value(figures, "nexero_database_pool_size") == before < 1000
+    # The live pool's own figure may change between the scrapes (it is published every
+    # second); the dead worker's 1000 must be in neither.
+    assert before < 1000 and value(figures, "nexero_database_pool_size") < 1000
     assert value(figures, "nexero_sessions_timed_out_total") >= 7
 
 
