@@ -17,7 +17,6 @@ MAX_WORLD_CM = 1e9
 # Storeys: 0 is the ground floor, negative numbers are basements.
 MIN_STOREY = -10
 MAX_STOREY = 100
-IMAGE_TYPES = ("png", "jpeg")
 
 
 class CalibrationError(ValueError):
