@@ -64,7 +64,7 @@ def render_png(
         }
         if plan_image is not None:
             cells = _draw_on_plan(axes, heatmap, counts, colours, plan_image)
-            outside_plan = _samples_outside_plan(heatmap)
+            outside_plan = samples_off_plan(heatmap)
         else:
             cells = _draw_on_axes(axes, heatmap, counts, colours)
         colour_bar = figure.colorbar(cells, ax=axes)
@@ -170,7 +170,7 @@ def _draw_on_plan(
     return mesh
 
 
-def _samples_outside_plan(heatmap: "Heatmap") -> int:
+def samples_off_plan(heatmap: "Heatmap") -> int:
     """Samples in cells whose centre falls off the plan's image (not drawn on it)."""
     plan = heatmap.floor_plan
     assert plan is not None and plan.calibration is not None
