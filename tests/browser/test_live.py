@@ -181,17 +181,22 @@ async def test_a_replay_follows_the_timeline_to_its_end(
     await tab.context.close()
 
 
-async def upload_plan(client: httpx.AsyncClient, property_id: str) -> None:
-    """A 400 x 300 plan whose edges are world x -1000 and 1000, y -750 and 750 (5 cm a pixel)."""
+async def upload_plan(
+    client: httpx.AsyncClient, property_id: str, storey: int, name: str, heights: tuple
+) -> None:
+    """A 400 x 300 plan whose edges are world x -1000 and 1000, y -750 and 750 (5 cm a pixel),
+    spanning the heights (z_min, z_max)."""
     buffer = io.BytesIO()
     Image.new("RGB", (400, 300), (0, 200, 0)).save(buffer, format="PNG")
-    storey = f"/api/v1/admin/properties/{property_id}/floor-plans/0"
+    path = f"/api/v1/admin/properties/{property_id}/floor-plans/{storey}"
     uploaded = await client.put(
-        f"{storey}/image", content=buffer.getvalue(), headers={"Content-Type": "image/png"}
+        f"{path}/image", content=buffer.getvalue(), headers={"Content-Type": "image/png"}
     )
     assert uploaded.status_code in (200, 201), uploaded.text
     box = {"left": -1000, "top": -750, "right": 1000, "bottom": 750}
-    placed = await client.put(storey, json={"name": "Ground", "calibration": {"box": box}})
+    z_min, z_max = heights
+    placement = {"name": name, "calibration": {"box": box}, "z_min": z_min, "z_max": z_max}
+    placed = await client.put(path, json=placement)
     assert placed.status_code == 200, placed.text
 
 
@@ -208,7 +213,8 @@ async def test_live_paths_and_replays_are_drawn_over_the_floor_plan(
     async with httpx.AsyncClient(
         base_url=replicas[0].base_url, headers={"X-API-Key": TEST_API_KEY}, timeout=30
     ) as headset:
-        await upload_plan(headset, property_id)
+        await upload_plan(headset, property_id, 0, "Ground", (None, 300))
+        await upload_plan(headset, property_id, 1, "First", (300, None))
         session_id = await start_session(headset, property_id=property_id)
         tab = await open_tab(browser, replicas[1], f"/live/{session_id}")
         await tab.wait_for_selector(f"{path_view}[data-plan='0']")
@@ -236,6 +242,15 @@ async def test_live_paths_and_replays_are_drawn_over_the_floor_plan(
         background = await tab.get_attribute(f"{path_view} image", "href")
         assert background.startswith("blob:")
         await screenshot(tab, artifacts_dir, "live-path-over-plan")
+        # Up the stairs: the page turns to the first floor's plan, which holds one position.
+        upstairs = {"x": 0.0, "y": 0.0, "z": 460}
+        await send(
+            headset,
+            session_id,
+            [{"event_type": "position", "timestamp": now + 4, "event_data": upstairs}],
+        )
+        await tab.wait_for_selector(f"{path_view}[data-plan='1'][data-points='1']")
+        assert await tab.get_attribute(f"{path_view} polyline", "points") == "200,150"
         ended = await headset.post(
             "/api/v1/unreal/session/end", json={"session_id": session_id, "session_end": now + 5}
         )
@@ -246,8 +261,11 @@ async def test_live_paths_and_replays_are_drawn_over_the_floor_plan(
     await replay.select_option("[data-testid=replay-speed]", "16")
     await replay.click("[data-testid=replay-play]")
     await replay.wait_for_selector("[data-testid=replay][data-state='ended']")
-    points = await replay.get_attribute(f"[data-testid=replay] {path_view} polyline", "points")
-    assert last_point(points) == (300, 200)
+    # It ended upstairs, as the tour did: on the first floor's plan, at its one position.
+    shown = f"[data-testid=replay] {path_view}"
+    assert await replay.get_attribute(shown, "data-plan") == "1"
+    points = await replay.get_attribute(f"{shown} polyline", "points")
+    assert last_point(points) == (200, 150)
     for page in (tab, replay):
         assert page.problems == []
         await page.context.close()
