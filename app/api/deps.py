@@ -1,16 +1,18 @@
 """Dependencies that hand handlers what they need, built from what the lifespan set up.
 
 All are `async def`, even those that never await: FastAPI runs a plain `def` dependency in a
-thread, a hand-off that cost about a third of a single event's CPU (docs/performance.md)."""
+thread, a hand-off that cost about a third of a single event's CPU. The services that every
+ingest request builds take the database and settings from the app's state rather than through
+dependencies of their own: each dependency FastAPI solves costs a request more than building
+the service does (docs/performance.md)."""
 
 from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
-from app.api.authentication import client_address
+from app.api.authentication import client_address, presented_key
 from app.config import Settings
 from app.db.database import Database
 from app.domain.events import Sender
@@ -42,33 +44,23 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 RequestIdDep = Annotated[str | None, Depends(get_request_id)]
 
-api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="An API key of your project."
-)
-bearer_token = HTTPBearer(auto_error=False, description="The same API key, as a bearer token.")
-
 
 class RequireScope:
     """Check that the request's API key holds one of `scopes`, and spend a token of its rate
     limit for the first of them it holds. Hands out the Caller: authenticated already by
-    ApiKeyMiddleware under /api/, authenticated here elsewhere (/metrics)."""
+    ApiKeyMiddleware under /api/, authenticated here elsewhere (/metrics). The schema's
+    security requirements are written by app.api.openapi, not declared here: a security
+    dependency per scheme would run on every request for nothing."""
 
     def __init__(self, *scopes: Scope) -> None:
         self.scopes = scopes
 
-    async def __call__(
-        self,
-        request: Request,
-        api_key: Annotated[str | None, Security(api_key_header)],
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_token)],
-    ) -> Caller:
+    async def __call__(self, request: Request) -> Caller:
         state = request.scope["state"]
         caller: Caller | None = state.get("caller")
         if caller is None:
             verifier: KeyVerifier = request.app.state.key_verifier
-            caller = await verifier.authenticate(
-                api_key or (bearer.credentials if bearer else None)
-            )
+            caller = await verifier.authenticate(presented_key(request.scope["headers"]))
             # For the request log: which key acted (its id, never the key).
             state["key_id"] = str(caller.key_id)
         granted = next((scope for scope in self.scopes if scope in caller.scopes), None)
@@ -99,13 +91,12 @@ AdminCallerDep = Annotated[Caller, Depends(require_scope(Scope.ADMIN))]
 
 def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionService]]:
     async def build(
-        database: DatabaseDep,
-        settings: SettingsDep,
-        caller: Annotated[Caller, Depends(require_scope(*scopes))],
+        request: Request, caller: Annotated[Caller, Depends(require_scope(*scopes))]
     ) -> SessionService:
+        state = request.app.state
         return SessionService(
-            database,
-            settings,
+            state.database,
+            state.settings,
             project_id=caller.project_id,
             default_labels=caller.default_labels,
         )
@@ -113,27 +104,31 @@ def session_service_for(*scopes: Scope) -> Callable[..., Awaitable[SessionServic
     return build
 
 
-async def get_record_service(
-    request: Request, database: DatabaseDep, settings: SettingsDep, caller: IngestCallerDep
-) -> RecordService:
+async def get_record_service(request: Request, caller: IngestCallerDep) -> RecordService:
     """The original client's records, of the sender making this request."""
     sender = Sender(
         key_id=None if caller.keyless else caller.key_id,
         client_address=client_address(request.scope),
     )
-    return RecordService(database, settings, project_id=caller.project_id, sender=sender)
+    state = request.app.state
+    return RecordService(
+        state.database, state.settings, project_id=caller.project_id, sender=sender
+    )
 
 
-async def get_tracking_service(
-    database: DatabaseDep, settings: SettingsDep, caller: IngestCallerDep
-) -> TrackingService:
-    return TrackingService(database, settings, project_id=caller.project_id)
+async def get_tracking_service(request: Request, caller: IngestCallerDep) -> TrackingService:
+    state = request.app.state
+    return TrackingService(
+        state.database,
+        state.settings,
+        project_id=caller.project_id,
+        request_id=request.scope["state"].get("request_id"),
+    )
 
 
-async def get_mapping_service(
-    database: DatabaseDep, settings: SettingsDep, caller: AdminCallerDep
-) -> MappingService:
-    return MappingService(database, settings, project_id=caller.project_id)
+async def get_mapping_service(request: Request, caller: AdminCallerDep) -> MappingService:
+    state = request.app.state
+    return MappingService(state.database, state.settings, project_id=caller.project_id)
 
 
 async def get_access_service(database: DatabaseDep) -> AccessService:

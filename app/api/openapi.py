@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.authentication import API_PREFIX
 from app.config import Settings
 
 UNREAL = "/api/v1/unreal"
@@ -49,6 +50,20 @@ PATH_LABELS = {
     ("/api/v1/admin/properties/{property_id}/floor-plans/{storey}/image", "property_id"),
     ("/api/v1/admin/properties/{property_id}/floor-plans/{storey}", "property_id"),
 }
+# How a caller presents its key (app.api.authentication.presented_key reads both).
+KEY_SCHEMES: dict[str, dict[str, str]] = {
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key of your project.",
+    },
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The same API key, as a bearer token.",
+    },
+}
 HEATMAP_ROOM = {
     ("/api/v1/properties/{property_id}/heatmap", "room"),
     ("/api/v1/properties/{property_id}/heatmap.png", "room"),
@@ -59,10 +74,23 @@ def strict_openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     """FastAPI's schema for `app`, made once, with the limits of `settings` and the links."""
     if app.openapi_schema is None:
         schema = FastAPI.openapi(app)
+        _require_keys(schema)
         _bound_parameters(schema, settings)
         _link_sessions(schema)
         _link_keys(schema)
     return app.openapi_schema
+
+
+def _require_keys(schema: dict[str, Any]) -> None:
+    """Every /api/ operation takes a key: ApiKeyMiddleware checks it before routing, so the
+    routes declare no security dependency that FastAPI would document (and run)."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        name: dict(scheme) for name, scheme in KEY_SCHEMES.items()
+    }
+    for path, operations in schema["paths"].items():
+        if path.startswith(API_PREFIX):
+            for operation in operations.values():
+                operation["security"] = [{name: []} for name in KEY_SCHEMES]
 
 
 def _integer_branch(parameter_schema: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,23 @@ async def test_metrics_need_the_metrics_scope(
     assert response.json() == {"detail": "This API key lacks the metrics scope"}
 
 
+async def test_metrics_take_the_key_as_a_bearer_token_too(
+    access: AccessService, anonymous: httpx.AsyncClient
+) -> None:
+    project = await create_project_key(
+        access, f"monitoring {uuid.uuid4().hex[:8]}", frozenset({Scope.METRICS})
+    )
+
+    scraped = await anonymous.get("/metrics", headers={"Authorization": f"Bearer {project.key}"})
+    wrong_scheme = await anonymous.get(
+        "/metrics", headers={"Authorization": f"Basic {project.key}"}
+    )
+
+    assert scraped.status_code == 200
+    assert "nexero_http_requests_total" in scraped.text
+    assert wrong_scheme.status_code == 401
+
+
 async def test_a_key_with_only_the_metrics_scope_reads_metrics_and_nothing_else(
     access: AccessService, anonymous: httpx.AsyncClient
 ) -> None:

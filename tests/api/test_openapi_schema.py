@@ -135,3 +135,30 @@ def test_a_created_key_links_to_its_revocation() -> None:
     revoke = schema["paths"]["/api/v1/admin/keys/{key_id}/revoke"]["post"]
     assert link["operationId"] == revoke["operationId"]
     assert link["parameters"] == {"key_id": "$response.body#/id"}
+
+
+def test_every_api_operation_asks_for_a_key_by_header_or_bearer_and_no_other_does() -> None:
+    schema = schema_with()
+
+    assert schema["components"]["securitySchemes"] == {
+        "APIKeyHeader": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An API key of your project.",
+        },
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "The same API key, as a bearer token.",
+        },
+    }
+    operations = [
+        (path, operation)
+        for path, methods in schema["paths"].items()
+        for operation in methods.values()
+    ]
+    for path, operation in operations:
+        expected = [{"APIKeyHeader": []}, {"HTTPBearer": []}] if path.startswith("/api/") else None
+        assert operation.get("security") == expected, path
+    assert sum(path.startswith("/api/") for path, _ in operations) > 40

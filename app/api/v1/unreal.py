@@ -185,11 +185,11 @@ async def end_session(body: SessionEndRequest, service: SessionServiceDep) -> Se
     responses={**BODY_ERRORS, **NOT_FOUND, **ERASED, **UNAVAILABLE},
 )
 async def track_event(
-    body: TrackingEventRequest, service: TrackingServiceDep, request_id: RequestIdDep
+    body: TrackingEventRequest, service: TrackingServiceDep
 ) -> EventAcceptedResponse:
     """Store one event. 202 means it is committed; a retry of it is stored once."""
     try:
-        result = await service.track_event(body, request_id=request_id)
+        result = await service.track_event(body)
     except InvalidInputError as error:
         ingestion_metrics.record_refused_event(error)
         raise
@@ -206,11 +206,11 @@ async def track_event(
     responses={**BODY_ERRORS, **NOT_FOUND, **ERASED, **UNAVAILABLE},
 )
 async def track_batch(
-    body: TrackingBatchRequest, service: TrackingServiceDep, request_id: RequestIdDep
+    body: TrackingBatchRequest, service: TrackingServiceDep
 ) -> BatchAcceptedResponse:
     """Store a batch of events. Valid events are committed even when others are not; every
     event not stored is listed in `errors` by index with its reason."""
-    result = await service.track_batch(body, request_id=request_id)
+    result = await service.track_batch(body)
     ingestion_metrics.record_batch(result)
     return BatchAcceptedResponse(
         total_events=result.total,

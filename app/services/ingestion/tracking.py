@@ -78,16 +78,23 @@ class BatchResult:
 
 
 class TrackingService:
-    """Event ingestion for the sessions of one project (the caller's)."""
+    """Event ingestion for the sessions of one project (the caller's), for one request: its
+    id goes with every refusal recorded."""
 
-    def __init__(self, database: Database, settings: Settings, *, project_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        project_id: uuid.UUID,
+        request_id: str | None = None,
+    ) -> None:
         self._database = database
         self._settings = settings
         self._project_id = project_id
+        self._request_id = request_id
 
-    async def track_event(
-        self, request: TrackingEventRequest, *, request_id: str | None = None
-    ) -> EventResult:
+    async def track_event(self, request: TrackingEventRequest) -> EventResult:
         """Store one event; 422 if it is invalid, reuses an event_id, or PostgreSQL refuses it
         (the last two are also kept in rejected_events, like a batch's)."""
         clock = await self._clock(request.sent_at, times=[request.timestamp])
@@ -103,7 +110,6 @@ class TrackingService:
             await self._record_rejections(
                 request.session_id,
                 [rejection_of(0, payload, fate.reason, fate.field)],
-                request_id=request_id,
                 clock=clock,
             )
         if fate.kind == "rejected":
@@ -113,9 +119,7 @@ class TrackingService:
             event_id=row.event_id, duplicate=fate.kind == "duplicate", received_at=clock.received_at
         )
 
-    async def track_batch(
-        self, request: TrackingBatchRequest, *, request_id: str | None = None
-    ) -> BatchResult:
+    async def track_batch(self, request: TrackingBatchRequest) -> BatchResult:
         """Store a batch. Invalid events never sink the others; each one not stored is recorded
         in rejected_events and reported by index."""
         limit = self._settings.MAX_BATCH_EVENTS
@@ -156,9 +160,7 @@ class TrackingService:
                 stored_content=stored_content,
             )
         result = _batch_result(request, fates, rows, received_at=clock.received_at)
-        await self._record_rejections(
-            request.session_id, result.rejections, request_id=request_id, clock=clock
-        )
+        await self._record_rejections(request.session_id, result.rejections, clock=clock)
         return result
 
     async def _store(
@@ -231,7 +233,6 @@ class TrackingService:
         session_id: uuid.UUID,
         rejections: Sequence[Rejection],
         *,
-        request_id: str | None,
         clock: RequestClock,
     ) -> None:
         """Keep the events not stored, with their reasons, before the client hears of them."""
@@ -239,7 +240,10 @@ class TrackingService:
             return
         async with self._database.connection() as connection:
             await EventStore(connection, self._project_id).record_rejections(
-                session_id, rejections, request_id=request_id, received_at=clock.received_at
+                session_id,
+                rejections,
+                request_id=self._request_id,
+                received_at=clock.received_at,
             )
 
     async def _store_in_transaction(
