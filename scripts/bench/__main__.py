@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +39,7 @@ from .report import (
     targets,
 )
 from .services import (
+    BENCH_DIR,
     AppServer,
     ResourceMonitor,
     bench_database,
@@ -54,7 +54,6 @@ from .stub import stub_server
 from .workloads import WorkloadSpec, new_session_id, tour_generator_available
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BENCH_DIR = Path(tempfile.gettempdir()) / "nexero-bench"
 HTTP_SCENARIOS = ("generator", "trivial", "single", "sessions", "batch-100", "batch-1000", "tour")
 # The scenarios the plain reference runs too, right after Nexero's, under the same load.
 REFERENCE_SCENARIOS = ("trivial", "single", "sessions", "batch-100", "batch-1000", "tour")

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -20,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import psutil
 
+BENCH_DIR = Path(tempfile.gettempdir()) / "nexero-bench"
+"""Where the harness keeps its logs, results and embedded PostgreSQL's data."""
 STARTUP_TIMEOUT_SECONDS = 120
 SHUTDOWN_TIMEOUT_SECONDS = 15
 RSS_SAMPLE_SECONDS = 0.2
