@@ -140,19 +140,11 @@ def test_a_created_key_links_to_its_revocation() -> None:
 def test_every_api_operation_asks_for_a_key_by_header_or_bearer_and_no_other_does() -> None:
     schema = schema_with()
 
-    assert schema["components"]["securitySchemes"] == {
-        "APIKeyHeader": {
-            "type": "apiKey",
-            "in": "header",
-            "name": "X-API-Key",
-            "description": "An API key of your project.",
-        },
-        "HTTPBearer": {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "The same API key, as a bearer token.",
-        },
-    }
+    schemes = schema["components"]["securitySchemes"]
+    header, bearer = schemes["APIKeyHeader"], schemes["HTTPBearer"]
+    assert set(schemes) == {"APIKeyHeader", "HTTPBearer"}
+    assert (header["type"], header["in"], header["name"]) == ("apiKey", "header", "X-API-Key")
+    assert (bearer["type"], bearer["scheme"]) == ("http", "bearer")
     operations = [
         (path, operation)
         for path, methods in schema["paths"].items()
