@@ -500,3 +500,23 @@ async def test_exact_retry_after_a_reused_id_in_the_same_batch_is_still_a_duplic
     assert [(error["index"], error["field"]) for error in body["errors"]] == [(0, "event_id")]
     assert [duplicate["index"] for duplicate in body["duplicates"]] == [1]
     assert await count_events(db, session_id) == 1
+
+
+async def test_a_refused_single_event_is_kept_with_its_requests_id(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    session_id = await start_session(client)
+    event_id = str(uuid.uuid4())
+    first = event("room_view", session_id=session_id, event_id=event_id)
+    other = event("gaze", session_id=session_id, event_id=event_id)
+
+    stored = await client.post(EVENT, json=first)
+    refused = await client.post(EVENT, json=other, headers={"X-Request-ID": "reused-id-1"})
+
+    assert stored.status_code == 202
+    assert refused.status_code == 422
+    rows = await db.fetch(
+        "SELECT field, request_id FROM rejected_events WHERE session_id = $1",
+        uuid.UUID(session_id),
+    )
+    assert [tuple(row) for row in rows] == [("event_id", "reused-id-1")]
