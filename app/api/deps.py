@@ -36,8 +36,13 @@ async def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
-async def get_request_id(request: Request) -> str | None:
+def request_id_of(request: Request) -> str | None:
+    """The id RequestContextMiddleware gave this request."""
     return request.scope.get("state", {}).get("request_id")
+
+
+async def get_request_id(request: Request) -> str | None:
+    return request_id_of(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -122,7 +127,7 @@ async def get_tracking_service(request: Request, caller: IngestCallerDep) -> Tra
         state.database,
         state.settings,
         project_id=caller.project_id,
-        request_id=request.scope["state"].get("request_id"),
+        request_id=request_id_of(request),
     )
 
 
